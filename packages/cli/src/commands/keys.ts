@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { JWKS_MAX_AGE_SECONDS, Keyring } from '@tessera/server';
+import { openConfiguredStore } from '../open.ts';
+import { UsageError } from '../usage-error.ts';
+
+/**
+ * `tessera keys list` and `tessera keys rotate [--now]`. Rotation publishes the next key at once
+ * but lets it sign only after verifiers' JWKS caches have expired (RFC 8725 §3.1 hygiene), unless
+ * `--now`; the previous key stays published until its last token has expired.
+ */
+export async function keysCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action !== 'list' && action !== 'rotate')
+    throw new UsageError('usage: tessera keys list | tessera keys rotate [--now]');
+  let options;
+  try {
+    ({ values: options } = parseArgs({ args: rest, options: { now: { type: 'boolean', default: false } } }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { config, store } = openConfiguredStore();
+  try {
+    const keyring = new Keyring(store, {
+      alg: config.signingAlg,
+      hs256Secret: config.hs256Secret,
+      retireAfterSeconds: config.accessTtl + config.clockSkew,
+    });
+    const now = Date.now();
+    if (action === 'rotate') {
+      await keyring.ensureSigningKey(now);
+      const activatesAt = options.now ? now : now + JWKS_MAX_AGE_SECONDS * 1000;
+      const key = await keyring.rotate(now, activatesAt);
+      process.stdout.write(
+        `new ${key.algorithm.name} key ${key.kid} published; signs from ${new Date(activatesAt).toISOString()}\n`,
+      );
+    }
+    await keyring.load();
+    for (const key of keyring.list()) {
+      const state =
+        key.retiresAt !== null && key.retiresAt <= now
+          ? 'retired'
+          : key.activatesAt > now
+            ? 'pending'
+            : key.retiresAt !== null
+              ? 'retiring'
+              : 'active';
+      const until = key.retiresAt !== null ? ` published until ${new Date(key.retiresAt).toISOString()}` : '';
+      process.stdout.write(
+        `${key.kid}  ${key.algorithm.name}  ${state}  from ${new Date(key.activatesAt).toISOString()}${until}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,13 @@
+import { ConfigError, loadConfig, openStore, type Config, type Store } from '@tessera/server';
+import { UsageError } from './usage-error.ts';
+
+/** Loads the configuration and opens its store, turning configuration errors into usage errors. */
+export function openConfiguredStore(): { config: Config; store: Store } {
+  try {
+    const config = loadConfig();
+    return { config, store: openStore(config) };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`invalid configuration: ${error.message}`);
+    throw error;
+  }
+}

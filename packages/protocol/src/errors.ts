@@ -1,0 +1,141 @@
+import { ERROR_CODES, type ErrorCode } from './error-codes.ts';
+
+/**
+ * Base of every error Tessera reports to a client. `code` and `status` go on the wire; the
+ * `message` is a human sentence safe to show; anything internal belongs in `cause`, which is
+ * never serialised (ASVS 16.5.1: no internals in responses).
+ */
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string, options?: ErrorOptions) {
+    super(message ?? ERROR_CODES[code].message, options);
+    this.name = 'TesseraError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+
+  /** The response body: exactly `{ error, message }`, nothing else. */
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+/** Request body, parameters or headers fail validation (400; 413/415 for size and media type). */
+export class InvalidRequestError extends TesseraError {
+  override readonly status: number;
+  constructor(message?: string, options?: ErrorOptions & { status?: 400 | 405 | 413 | 415 | 431 }) {
+    super('invalid_request', message, options);
+    this.name = 'InvalidRequestError';
+    this.status = options?.status ?? 400;
+  }
+}
+
+/** Login or password check failed; never says whether the email exists. */
+export class InvalidCredentialsError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('invalid_credentials', undefined, options);
+    this.name = 'InvalidCredentialsError';
+  }
+}
+
+/** Sign-up with an email that already has an account. */
+export class EmailTakenError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('email_taken', undefined, options);
+    this.name = 'EmailTakenError';
+  }
+}
+
+/** The refresh token is unknown, malformed, expired or belongs to a revoked session. */
+export class InvalidGrantError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('invalid_grant', message, options);
+    this.name = 'InvalidGrantError';
+  }
+}
+
+/** A consumed refresh token was replayed: the whole session has been revoked (RFC 9700 §4.14.2). */
+export class RefreshTokenReusedError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('refresh_token_reused', message, options);
+    this.name = 'RefreshTokenReusedError';
+  }
+}
+
+/** The session passed its idle or absolute lifetime. */
+export class SessionExpiredError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('session_expired', message, options);
+    this.name = 'SessionExpiredError';
+  }
+}
+
+/** The access token's `exp` (plus the clock-skew leeway) has passed. */
+export class TokenExpiredError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('token_expired', undefined, options);
+    this.name = 'TokenExpiredError';
+  }
+}
+
+/** The access token is missing, malformed, forged, or fails a claim check. */
+export class InvalidTokenError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('invalid_token', message, options);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+/** The access token is genuine but its session has been revoked. */
+export class TokenRevokedError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('token_revoked', undefined, options);
+    this.name = 'TokenRevokedError';
+  }
+}
+
+/** The access token is valid but does not grant the operation (403). */
+export class InsufficientScopeError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('insufficient_scope', message, options);
+    this.name = 'InsufficientScopeError';
+  }
+}
+
+/** A cookie-authenticated state change without a valid CSRF token or allowed Origin (403). */
+export class CsrfFailedError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('csrf_failed', message, options);
+    this.name = 'CsrfFailedError';
+  }
+}
+
+/** Too many attempts; `retryAfterSeconds` goes into the `Retry-After` header (RFC 6585 §4). */
+export class RateLimitedError extends TesseraError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, options?: ErrorOptions) {
+    super('rate_limited', undefined, options);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}
+
+/** The resource does not exist or is not the caller's. */
+export class NotFoundError extends TesseraError {
+  constructor(message?: string, options?: ErrorOptions) {
+    super('not_found', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A backing store is unreachable; the client should retry after `retryAfterSeconds` (503). */
+export class UnavailableError extends TesseraError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds = 5, options?: ErrorOptions) {
+    super('unavailable', undefined, options);
+    this.name = 'UnavailableError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

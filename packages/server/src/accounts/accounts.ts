@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidCredentialsError, InvalidRequestError, InvalidTokenError } from '@tessera/protocol';
+import { canonicalEmail } from '../passwords/email.ts';
+import type { PasswordHasher } from '../passwords/password-hasher.ts';
+import { assertAcceptablePassword, assertPasswordSize } from '../passwords/password-policy.ts';
+import type { RateLimits } from '../security/rate-limits.ts';
+import type { ClientInfo, Sessions, TokenGrant } from '../sessions/sessions.ts';
+import type { Store, UserRecord } from '../stores/store.ts';
+
+const MAX_NAME_LENGTH = 200;
+
+/** Sign-up, login, password change and the profile: the account side of Tessera. */
+export class Accounts {
+  readonly #store: Store;
+  readonly #hasher: PasswordHasher;
+  readonly #limits: RateLimits;
+  readonly #sessions: Sessions;
+
+  constructor(store: Store, hasher: PasswordHasher, limits: RateLimits, sessions: Sessions) {
+    this.#store = store;
+    this.#hasher = hasher;
+    this.#limits = limits;
+    this.#sessions = sessions;
+  }
+
+  async signup(
+    input: { email: string; password: string; name?: string | undefined },
+    now: number,
+  ): Promise<UserRecord> {
+    const email = canonicalEmail(input.email);
+    assertAcceptablePassword(input.password);
+    await this.#limits.hitSignup(email, now);
+    const user: UserRecord = {
+      id: randomUUID(),
+      email,
+      name: cleanName(input.name),
+      passwordHash: await this.#hasher.hash(input.password),
+      role: 'user',
+      createdAt: now,
+      updatedAt: now,
+      disabledAt: null,
+    };
+    await this.#store.createUser(user);
+    return user;
+  }
+
+  /**
+   * Checks credentials and starts a session. Unknown email, wrong password and disabled account
+   * all answer the same `invalid_credentials` after the same amount of hashing work (ATTACKS
+   * AUTH-01, AUTH-02); failures count against the account whether or not it exists.
+   */
+  async login(
+    input: { email: string; password: string; remember?: boolean | undefined },
+    client: ClientInfo,
+    now: number,
+  ): Promise<TokenGrant> {
+    const email = canonicalEmail(input.email);
+    assertPasswordSize(input.password);
+    await this.#limits.assertLoginAllowed(email, now);
+    const user = await this.#store.getUserByEmail(email);
+    const passwordOk = user
+      ? await this.#hasher.verify(user.passwordHash, input.password)
+      : await this.#hasher.verifyAgainstDummy(input.password);
+    if (!user || !passwordOk || user.disabledAt !== null) {
+      await this.#limits.recordLoginFailure(email, now);
+      throw new InvalidCredentialsError();
+    }
+    await this.#limits.clearLoginFailures(email);
+    return this.#sessions.start(user, input.remember ?? true, client, now);
+  }
+
+  /** Changes the password (current one required) and revokes every other session (ATTACKS RT-07). */
+  async changePassword(
+    userId: string,
+    sessionId: string,
+    input: { currentPassword: string; newPassword: string },
+    now: number,
+  ): Promise<void> {
+    const user = await this.profile(userId);
+    assertPasswordSize(input.currentPassword, 'currentPassword');
+    assertAcceptablePassword(input.newPassword, 'newPassword');
+    await this.#limits.assertLoginAllowed(user.email, now);
+    if (!(await this.#hasher.verify(user.passwordHash, input.currentPassword))) {
+      await this.#limits.recordLoginFailure(user.email, now);
+      throw new InvalidCredentialsError();
+    }
+    const hash = await this.#hasher.hash(input.newPassword);
+    this.#sessions.noteRevoked(await this.#store.changePassword(user.id, hash, now, sessionId));
+  }
+
+  /** The token's user; a deleted or disabled user's token is refused (ATTACKS CLM-14). */
+  async profile(userId: string): Promise<UserRecord> {
+    const user = await this.#store.getUserById(userId);
+    if (!user || user.disabledAt !== null) throw new InvalidTokenError('The account is not active');
+    return user;
+  }
+}
+
+function cleanName(name: string | undefined): string | null {
+  if (name === undefined) return null;
+  const trimmed = name.trim().normalize('NFC');
+  if (trimmed.length > MAX_NAME_LENGTH || /[\p{Cc}\p{Zl}\p{Zp}]/u.test(trimmed)) {
+    throw new InvalidRequestError(
+      `name must be at most ${MAX_NAME_LENGTH} characters without control characters`,
+    );
+  }
+  return trimmed === '' ? null : trimmed;
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Accounts } from './accounts/accounts.ts';
+import type { Config } from './config/config.ts';
+import type { Services } from './http/context.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { accountRoutes } from './http/routes/account-routes.ts';
+import { authRoutes } from './http/routes/auth-routes.ts';
+import { systemRoutes } from './http/routes/system-routes.ts';
+import { Keyring } from './keys/keyring.ts';
+import { PasswordHasher } from './passwords/password-hasher.ts';
+import { RateLimits } from './security/rate-limits.ts';
+import { RevocationList } from './sessions/revocation-list.ts';
+import { Sessions } from './sessions/sessions.ts';
+import type { Store } from './stores/store.ts';
+import { AccessTokens } from './tokens/access-token.ts';
+
+export interface AppOptions {
+  config: Config;
+  store: Store;
+  /** Injectable clock (ms); tests freeze it instead of sleeping. */
+  now?: () => number;
+  logger?: FastifyServerOptions['logger'];
+  /** How often keys are reloaded from the store, to pick up rotations from the CLI. */
+  keyReloadIntervalMs?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Tessera's services, for tests and the CLI. */
+    tessera: Services;
+  }
+}
+
+/** A Fastify instance with Tessera's services attached. */
+export type TesseraApp = FastifyInstance;
+
+/** JSON bodies above this are refused with 413 before parsing (ATTACKS AUTH-16). */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Builds the auth server: services, routes and error handling, with keys ready and the
+ * revocation list loaded. Does not listen; `main.ts` does.
+ */
+export async function buildApp(options: AppOptions): Promise<TesseraApp> {
+  const { config, store } = options;
+  const now = options.now ?? Date.now;
+  const services = await createServices(config, store, now);
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    genReqId: () => randomUUID(),
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    ajv: {
+      // Fastify's defaults coerce types ("123" for 123, [x] for x) and strip unknown fields; a
+      // security API refuses both instead (ATTACKS AUTH-13, AUTH-14).
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false },
+    },
+  });
+  app.server.headersTimeout = 15_000;
+  // Only JSON bodies: a text/plain or form "simple request" can't be sent cross-site without a
+  // CORS preflight then (ATTACKS WEB-03, AUTH-15).
+  app.removeContentTypeParser('text/plain');
+
+  app.decorate('tessera', services);
+  installErrorHandling(app);
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    // Tokens and profiles must never be cached by a browser or proxy (RFC 6749 §5.1).
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+  });
+
+  authRoutes(app, services);
+  accountRoutes(app, services);
+  systemRoutes(app, services);
+
+  const reload = setInterval(() => {
+    services.keyring.load().catch((error: unknown) => app.log.warn({ err: error }, 'key reload failed'));
+  }, options.keyReloadIntervalMs ?? 30_000);
+  reload.unref();
+  app.addHook('onClose', async () => clearInterval(reload));
+
+  return app;
+}
+
+async function createServices(config: Config, store: Store, now: () => number): Promise<Services> {
+  const keyring = new Keyring(store, {
+    alg: config.signingAlg,
+    hs256Secret: config.hs256Secret,
+    retireAfterSeconds: config.accessTtl + config.clockSkew,
+  });
+  await keyring.ensureSigningKey(now());
+  const accessTokens = new AccessTokens(keyring, {
+    issuer: config.issuer,
+    audience: config.audience,
+    ttl: config.accessTtl,
+    clockSkew: config.clockSkew,
+  });
+  const revocations = new RevocationList(config.clockSkew * 1000);
+  const sessions = new Sessions(store, accessTokens, revocations, {
+    refreshTtl: config.refreshTtl,
+    sessionMaxAge: config.sessionMaxAge,
+    policy: {
+      graceMs: config.reuseGrace * 1000,
+      earlyRefresh: config.earlyRefresh,
+      skewMs: config.clockSkew * 1000,
+      refreshTtlMs: config.refreshTtl * 1000,
+    },
+  });
+  await sessions.loadRevocations(now());
+  const rateLimits = new RateLimits(store, config);
+  const accounts = new Accounts(store, new PasswordHasher(), rateLimits, sessions);
+  return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, now };
+}

@@ -1,0 +1,29 @@
+import type { AlgorithmName } from '../keys/algorithms.ts';
+
+/** `allow` (default) or `revoke`: how a refresh during the latest access token's life is treated. */
+export type EarlyRefreshPolicy = 'allow' | 'revoke';
+
+/** Validated server configuration. Durations are whole seconds. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  issuer: string;
+  audience: string;
+  accessTtl: number;
+  refreshTtl: number;
+  sessionMaxAge: number;
+  reuseGrace: number;
+  signingAlg: AlgorithmName;
+  /** Base64url HS256 secret shared with resource servers; generated and stored when unset. */
+  hs256Secret: Buffer | undefined;
+  clockSkew: number;
+  loginMaxFailures: number;
+  loginFailureWindow: number;
+  ipRateLimit: number;
+  /** Proxy addresses or CIDRs whose `X-Forwarded-For` is believed; empty trusts none. */
+  trustProxy: string[];
+  earlyRefresh: EarlyRefreshPolicy;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+}

@@ -1,0 +1,42 @@
+/**
+ * JSON schemas shared by the routes. They validate requests (unknown fields are refused, types
+ * are never coerced) and will document the API from the same source.
+ */
+export const emailSchema = { type: 'string', minLength: 3, maxLength: 320 } as const;
+// The byte limit (1024) is checked in code; this bound only stops absurd bodies early.
+export const passwordSchema = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+export const refreshTokenSchema = { type: 'string', minLength: 1, maxLength: 512 } as const;
+
+export const userSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    email: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    role: { type: 'string', enum: ['user', 'admin'] },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'email', 'name', 'role', 'createdAt'],
+  additionalProperties: false,
+} as const;
+
+export const tokenResponseSchema = {
+  type: 'object',
+  properties: {
+    accessToken: { type: 'string' },
+    tokenType: { type: 'string', const: 'Bearer' },
+    expiresIn: { type: 'integer' },
+    refreshToken: { type: 'string' },
+    refreshExpiresIn: { type: 'integer' },
+    user: userSchema,
+  },
+  required: ['accessToken', 'tokenType', 'expiresIn', 'user'],
+  additionalProperties: false,
+} as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  required: ['error', 'message'],
+  additionalProperties: false,
+} as const;

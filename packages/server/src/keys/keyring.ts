@@ -1,0 +1,186 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
+import type { JWK } from 'jose';
+import type { KeyRecord, Store } from '../stores/store.ts';
+import { getAlgorithm, type Algorithm, type AlgorithmName } from './algorithms.ts';
+
+/** How long verifiers may cache the JWKS; a new key is published at least this long before it signs. */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+/** A key ready for use: parsed once, never per request. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly algorithm: Algorithm;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly publicJwk: JWK | null;
+  readonly activatesAt: number;
+  readonly retiresAt: number | null;
+}
+
+export interface KeyringOptions {
+  alg: AlgorithmName;
+  /** Operator-supplied HS256 secret, used instead of a generated one. */
+  hs256Secret?: Buffer | undefined;
+  /** Seconds a retired key stays published after its successor activates: the access TTL plus skew. */
+  retireAfterSeconds: number;
+}
+
+/**
+ * The signing keys, loaded from the store. Keys are generated on first start (or when the
+ * configured algorithm has none), kept in the database so restarts and other instances sign
+ * with the same key, and rotated by publishing the next key before it signs and keeping the old
+ * one published until every token it signed has expired.
+ */
+export class Keyring {
+  readonly #store: Store;
+  readonly #options: KeyringOptions;
+  #keys = new Map<string, SigningKey>();
+
+  constructor(store: Store, options: KeyringOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** The one algorithm this server signs and accepts. */
+  get signingAlgorithm(): AlgorithmName {
+    return this.#options.alg;
+  }
+
+  /** Reloads every key from the store (picks up rotations done by the CLI or another instance). */
+  async load(): Promise<void> {
+    const keys = new Map<string, SigningKey>();
+    for (const record of await this.#store.listKeys()) {
+      const key = parseKey(record);
+      if (key) keys.set(key.kid, key);
+    }
+    this.#keys = keys;
+  }
+
+  /** Makes sure the configured algorithm has a key that signs now; generates one if not. */
+  async ensureSigningKey(now: number): Promise<void> {
+    await this.load();
+    const active = this.#activeKey(now);
+    const secret = this.#options.hs256Secret;
+    if (active && (this.#options.alg !== 'HS256' || !secret || sameSecret(active, secret))) return;
+    await this.#addKey(now, now);
+    await this.load();
+  }
+
+  /** Publishes a new key that starts signing at `activatesAt`; current keys retire after that. */
+  async rotate(now: number, activatesAt: number): Promise<SigningKey> {
+    await this.load();
+    const kid = await this.#addKey(now, activatesAt);
+    await this.load();
+    const key = this.#keys.get(kid);
+    if (!key) throw new Error('rotated key did not load');
+    return key;
+  }
+
+  /** The key that signs at `now`: the newest activated, unretired key of the configured algorithm. */
+  signingKey(now: number): SigningKey {
+    const key = this.#activeKey(now);
+    if (!key) throw new Error(`no active ${this.#options.alg} signing key`);
+    return key;
+  }
+
+  /**
+   * The key for a token's `kid`, or `undefined`. Only keys of the configured algorithm that are
+   * still published count: a token's own header never chooses the algorithm (RFC 8725 §3.1).
+   */
+  verificationKey(kid: string, now: number): SigningKey | undefined {
+    const key = this.#keys.get(kid);
+    if (!key || key.algorithm.name !== this.#options.alg) return undefined;
+    return isPublished(key, now) ? key : undefined;
+  }
+
+  /** The public JWK Set: asymmetric, published keys only (never `d`, never `oct`: JWKS-01). */
+  jwks(now: number): { keys: JWK[] } {
+    const keys: JWK[] = [];
+    for (const key of this.#keys.values()) {
+      if (key.publicJwk && isPublished(key, now)) keys.push(key.publicJwk);
+    }
+    return { keys };
+  }
+
+  /** Every loaded key, for `tessera keys list`. */
+  list(): SigningKey[] {
+    return [...this.#keys.values()];
+  }
+
+  #activeKey(now: number): SigningKey | undefined {
+    let newest: SigningKey | undefined;
+    for (const key of this.#keys.values()) {
+      if (key.algorithm.name !== this.#options.alg || key.activatesAt > now || !isPublished(key, now))
+        continue;
+      if (!newest || key.activatesAt >= newest.activatesAt) newest = key;
+    }
+    return newest;
+  }
+
+  async #addKey(now: number, activatesAt: number): Promise<string> {
+    const algorithm = getAlgorithm(this.#options.alg);
+    if (!algorithm) throw new Error(`unsupported algorithm ${this.#options.alg}`);
+    const secret = this.#options.hs256Secret;
+    const pair =
+      algorithm.symmetric && secret
+        ? { privateKey: createSecretKey(secret), publicKey: createSecretKey(secret) }
+        : algorithm.generate();
+    const kid = randomBytes(12).toString('base64url');
+    const publicJwk = algorithm.symmetric
+      ? null
+      : { ...pair.publicKey.export({ format: 'jwk' }), kid, alg: algorithm.name, use: 'sig' };
+    const record: KeyRecord = {
+      kid,
+      alg: algorithm.name,
+      privateJwk: JSON.stringify(pair.privateKey.export({ format: 'jwk' })),
+      publicJwk: publicJwk ? JSON.stringify(publicJwk) : null,
+      createdAt: now,
+      activatesAt,
+      retiresAt: null,
+    };
+    // Every key that signs today keeps being published until the last token it could sign has
+    // expired: its successor's activation plus the access-token lifetime and leeway.
+    const retiresAt = activatesAt + this.#options.retireAfterSeconds * 1000;
+    const retire = [...this.#keys.values()]
+      .filter((key) => key.retiresAt === null || key.retiresAt > retiresAt)
+      .map((key) => ({ kid: key.kid, retiresAt }));
+    await this.#store.addKey(record, retire);
+    return kid;
+  }
+}
+
+function isPublished(key: SigningKey, now: number): boolean {
+  return key.retiresAt === null || key.retiresAt > now;
+}
+
+function sameSecret(key: SigningKey, secret: Buffer): boolean {
+  const current = key.privateKey.export();
+  return current.length === secret.length && timingSafeEqual(current, secret);
+}
+
+function parseKey(record: KeyRecord): SigningKey | undefined {
+  const algorithm = getAlgorithm(record.alg);
+  if (!algorithm) return undefined;
+  const privateJwk = JSON.parse(record.privateJwk) as JWK;
+  const privateKey = algorithm.symmetric
+    ? createSecretKey(Buffer.from(privateJwk.k ?? '', 'base64url'))
+    : createPrivateKey({ key: privateJwk, format: 'jwk' });
+  const publicKey = algorithm.symmetric ? privateKey : createPublicKey(privateKey);
+  if (!algorithm.fits(publicKey)) return undefined;
+  return {
+    kid: record.kid,
+    algorithm,
+    privateKey,
+    publicKey,
+    publicJwk: record.publicJwk ? (JSON.parse(record.publicJwk) as JWK) : null,
+    activatesAt: record.activatesAt,
+    retiresAt: record.retiresAt,
+  };
+}

@@ -1,0 +1,21 @@
+import { InvalidRequestError } from '@tessera/protocol';
+
+export const MAX_EMAIL_LENGTH = 254;
+
+// One "@", something on each side, a dot in the domain; no whitespace, quotes, angle brackets,
+// controls or line separators (ATTACKS CLM-12: an email can never smuggle JSON or headers).
+const EMAIL =
+  /^[^\s@"'<>()[\]\\,;:\p{Cc}\p{Zl}\p{Zp}]{1,64}@[^\s@"'<>()[\]\\,;:\p{Cc}\p{Zl}\p{Zp}]+\.[^\s@"'<>()[\]\\,;:.\p{Cc}\p{Zl}\p{Zp}]+$/u;
+
+/**
+ * The one canonical form of an email (ATTACKS AUTH-11): trimmed, NFKC (so fullwidth letters fold
+ * to ASCII), lower-cased with the locale-independent mapping. Throws `InvalidRequestError` when
+ * the result is not an email address.
+ */
+export function canonicalEmail(input: string): string {
+  const email = input.trim().normalize('NFKC').toLowerCase();
+  if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
+    throw new InvalidRequestError('email must be a valid email address');
+  }
+  return email;
+}

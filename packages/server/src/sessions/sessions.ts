@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import {
+  InvalidGrantError,
+  RefreshTokenReusedError,
+  SessionExpiredError,
+  TokenRevokedError,
+} from '@tessera/protocol';
+import type { AccessTokenClaims, AccessTokens, IssuedAccessToken } from '../tokens/access-token.ts';
+import {
+  hashRefreshToken,
+  isRefreshTokenFormat,
+  newRefreshToken,
+  openSuccessor,
+  sealSuccessor,
+} from '../tokens/refresh-token.ts';
+import type { RevokeReason, RevokedSession, SessionRecord, Store, UserRecord } from '../stores/store.ts';
+import type { RevocationList } from './revocation-list.ts';
+import { decideRotation, type RotationPolicy } from './rotation-policy.ts';
+
+export interface SessionSettings {
+  /** Seconds a refresh token lives unused; renewed on each refresh (the policy has it too). */
+  refreshTtl: number;
+  /** Seconds from login after which the session ends, whatever the activity. */
+  sessionMaxAge: number;
+  policy: RotationPolicy;
+}
+
+/** Where a login came from, shown in the session list. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+/** What login and refresh hand back. */
+export interface TokenGrant {
+  access: IssuedAccessToken;
+  refreshToken: string | null;
+  /** Milliseconds; `null` when no refresh token was issued. */
+  refreshExpiresAt: number | null;
+  user: UserRecord;
+}
+
+/**
+ * Sessions and their refresh-token families: start, refresh (rotation with reuse detection),
+ * revoke, list, and the revocation check on every authenticated request.
+ */
+export class Sessions {
+  readonly #store: Store;
+  readonly #tokens: AccessTokens;
+  readonly #revocations: RevocationList;
+  readonly #settings: SessionSettings;
+
+  constructor(store: Store, tokens: AccessTokens, revocations: RevocationList, settings: SessionSettings) {
+    this.#store = store;
+    this.#tokens = tokens;
+    this.#revocations = revocations;
+    this.#settings = settings;
+  }
+
+  /** Loads the revoked sessions whose tokens may still be unexpired (at start, before serving). */
+  async loadRevocations(now: number): Promise<void> {
+    for (const revoked of await this.#store.listRevocations(now - this.#settings.policy.skewMs)) {
+      this.#revocations.add(revoked);
+    }
+  }
+
+  /** Creates a session at login. `remember: false` → no refresh token; one access lifetime. */
+  async start(user: UserRecord, remember: boolean, client: ClientInfo, now: number): Promise<TokenGrant> {
+    const accessExpiresAt = this.#accessExpiresAt(now);
+    const expiresAt = remember ? now + this.#settings.sessionMaxAge * 1000 : accessExpiresAt;
+    const refreshExpiresAt = remember ? Math.min(now + this.#settings.refreshTtl * 1000, expiresAt) : null;
+    const session: SessionRecord = {
+      id: randomUUID(),
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt,
+      idleExpiresAt: refreshExpiresAt ?? expiresAt,
+      accessExpiresAt,
+      revokedAt: null,
+      revokeReason: null,
+      userAgent: client.userAgent?.slice(0, 512) ?? null,
+      ip: client.ip,
+    };
+    const refreshToken = remember ? newRefreshToken() : null;
+    await this.#store.createSession(
+      session,
+      refreshToken && refreshExpiresAt
+        ? {
+            hash: hashRefreshToken(refreshToken),
+            sessionId: session.id,
+            parentHash: null,
+            createdAt: now,
+            expiresAt: refreshExpiresAt,
+            consumedAt: null,
+            successorHash: null,
+            successorSealed: null,
+          }
+        : null,
+    );
+    const access = await this.#tokens.issue({ userId: user.id, role: user.role, sessionId: session.id }, now);
+    return { access, refreshToken, refreshExpiresAt, user };
+  }
+
+  /** Consumes a refresh token and issues its successor; see `decideRotation` for every branch. */
+  async refresh(presented: unknown, now: number): Promise<TokenGrant> {
+    // A value of the wrong shape (an access token, garbage, another version) never reaches the
+    // store (ATTACKS RT-09, RT-11).
+    if (!isRefreshTokenFormat(presented)) throw new InvalidGrantError();
+    const successor = newRefreshToken();
+    const outcome = await this.#store.rotateRefreshToken({
+      presentedHash: hashRefreshToken(presented),
+      now,
+      accessExpiresAt: this.#accessExpiresAt(now),
+      successor: {
+        hash: hashRefreshToken(successor),
+        sealedForPresented: sealSuccessor(presented, successor),
+      },
+      decide: (state) => decideRotation(state, now, this.#settings.policy),
+    });
+
+    switch (outcome.kind) {
+      case 'rejected':
+        throw outcome.code === 'session_expired'
+          ? new SessionExpiredError(undefined, { cause: outcome.reason })
+          : new InvalidGrantError(undefined, { cause: outcome.reason });
+      case 'reused':
+        this.#revocations.add(outcome.revoked);
+        throw new RefreshTokenReusedError();
+      case 'grace': {
+        const current = openSuccessor(presented, outcome.sealedCurrent);
+        if (current === null) throw new InvalidGrantError();
+        return this.#grant(outcome.session, current, outcome.current.expiresAt, now);
+      }
+      case 'rotated':
+        return this.#grant(outcome.session, successor, outcome.token.expiresAt, now);
+    }
+  }
+
+  /** Checks a bearer token and that its session is not revoked (no store read: SPEC §3). */
+  async authenticate(token: string, now: number): Promise<AccessTokenClaims> {
+    const claims = await this.#tokens.verify(token, now);
+    if (this.#revocations.has(claims.sid, now)) throw new TokenRevokedError();
+    return claims;
+  }
+
+  async revoke(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
+    const revoked = await this.#store.revokeSession(sessionId, reason, now);
+    if (revoked) this.#revocations.add(revoked);
+    return revoked;
+  }
+
+  async revokeAll(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]> {
+    return this.noteRevoked(await this.#store.revokeUserSessions(userId, reason, now));
+  }
+
+  /** Records revocations made by another component (a password change) in the in-memory list. */
+  noteRevoked(revoked: RevokedSession[]): RevokedSession[] {
+    for (const entry of revoked) this.#revocations.add(entry);
+    return revoked;
+  }
+
+  /**
+   * Logout by refresh token (RFC 7009 §2.2: an unknown token still answers success). When the
+   * caller is also authenticated, only a session of the same user is revoked (ATTACKS RT-06).
+   */
+  async revokeByRefreshToken(presented: unknown, onlyForUser: string | null, now: number): Promise<void> {
+    if (!isRefreshTokenFormat(presented)) return;
+    const session = await this.#store.findSessionByRefreshToken(hashRefreshToken(presented));
+    if (!session || (onlyForUser !== null && session.userId !== onlyForUser)) return;
+    await this.revoke(session.id, 'logout', now);
+  }
+
+  /** A session of `userId`, or `null` when it does not exist or is someone else's. */
+  async findOwn(userId: string, sessionId: string): Promise<SessionRecord | null> {
+    const session = await this.#store.getSession(sessionId);
+    return session && session.userId === userId ? session : null;
+  }
+
+  async list(userId: string, now: number): Promise<SessionRecord[]> {
+    return this.#store.listActiveSessions(userId, now);
+  }
+
+  async #grant(
+    session: SessionRecord,
+    refreshToken: string,
+    refreshExpiresAt: number,
+    now: number,
+  ): Promise<TokenGrant> {
+    const user = await this.#store.getUserById(session.userId);
+    if (!user || user.disabledAt !== null) {
+      await this.revoke(session.id, 'user_disabled', now);
+      throw new InvalidGrantError();
+    }
+    // Same `now` as the rotation, so `exp` equals the `accessExpiresAt` the store recorded.
+    const access = await this.#tokens.issue({ userId: user.id, role: user.role, sessionId: session.id }, now);
+    return { access, refreshToken, refreshExpiresAt, user };
+  }
+
+  #accessExpiresAt(now: number): number {
+    return (Math.floor(now / 1000) + this.#tokens.ttlSeconds) * 1000;
+  }
+}

@@ -1,0 +1,414 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { EmailTakenError, UnavailableError } from '@tessera/protocol';
+import { MemoryCounters } from '../memory-counters.ts';
+import type {
+  Counter,
+  KeyRecord,
+  RefreshTokenRecord,
+  RevokeReason,
+  RevokedSession,
+  RotationOutcome,
+  RotationRequest,
+  SessionRecord,
+  Store,
+  UserRecord,
+} from '../store.ts';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { keyFromRow, sessionFromRow, tokenFromRow, userFromRow, type Row } from './rows.ts';
+
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. `node:sqlite` is synchronous, so every
+ * method runs to completion without yielding; a transaction therefore never interleaves with
+ * another request of this process, and `BEGIN IMMEDIATE` takes the file's write lock against
+ * other processes. `synchronous = FULL` makes every acknowledged commit survive power loss, not
+ * only a process kill.
+ */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  // Rate-limit counters live in memory: they are per process by nature here (one SQLite
+  // instance), and writing them to disk would put an fsync on every login attempt.
+  readonly #counters = new MemoryCounters();
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the database file and applies pending migrations. */
+  static open(file: string): SqliteStore {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const db = new DatabaseSync(file, { timeout: 5000 });
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA foreign_keys = ON');
+    const store = new SqliteStore(db);
+    store.migrate();
+    return store;
+  }
+
+  /** Applies every migration newer than the file's recorded version; returns how many ran. */
+  migrate(): number {
+    this.#db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+    );
+    const row = this.#db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get();
+    const current = typeof row?.['version'] === 'number' ? row['version'] : 0;
+    let applied = 0;
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (migration.version <= current) continue;
+      this.#transaction(() => {
+        this.#db.exec(migration.sql);
+        this.#db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(migration.version, migration.name, Date.now());
+      });
+      applied += 1;
+    }
+    return applied;
+  }
+
+  async ping(): Promise<void> {
+    this.#guard(() => this.#db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    this.#guard(() => {
+      try {
+        this.#db
+          .prepare(
+            `INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at, disabled_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            user.id,
+            user.email,
+            user.name,
+            user.passwordHash,
+            user.role,
+            user.createdAt,
+            user.updatedAt,
+            user.disabledAt,
+          );
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new EmailTakenError({ cause: error });
+        throw error;
+      }
+    });
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    return this.#one('SELECT * FROM users WHERE id = ?', [id], userFromRow);
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.#one('SELECT * FROM users WHERE email = ?', [email], userFromRow);
+  }
+
+  async changePassword(
+    userId: string,
+    passwordHash: string,
+    now: number,
+    keepSessionId: string,
+  ): Promise<RevokedSession[]> {
+    return this.#guard(() =>
+      this.#transaction(() => {
+        this.#db
+          .prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?')
+          .run(passwordHash, now, userId);
+        return this.#revokeWhere('user_id = ? AND id != ?', [userId, keepSessionId], 'password_changed', now);
+      }),
+    );
+  }
+
+  async createSession(session: SessionRecord, token: RefreshTokenRecord | null): Promise<void> {
+    this.#guard(() =>
+      this.#transaction(() => {
+        this.#db
+          .prepare(
+            `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
+               access_expires_at, revoked_at, revoke_reason, user_agent, ip)
+             VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)`,
+          )
+          .run(
+            session.id,
+            session.userId,
+            session.createdAt,
+            session.lastUsedAt,
+            session.expiresAt,
+            session.idleExpiresAt,
+            session.accessExpiresAt,
+            session.userAgent,
+            session.ip,
+          );
+        if (token) this.#insertToken(token);
+      }),
+    );
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.#one('SELECT * FROM sessions WHERE id = ?', [id], sessionFromRow);
+  }
+
+  async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return this.#guard(() =>
+      this.#db
+        .prepare(
+          `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?
+           ORDER BY created_at DESC`,
+        )
+        .all(userId, now, now)
+        .map((row) => sessionFromRow(row as Row)),
+    );
+  }
+
+  async findSessionByRefreshToken(hash: string): Promise<SessionRecord | null> {
+    return this.#one(
+      'SELECT s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
+      [hash],
+      sessionFromRow,
+    );
+  }
+
+  async rotateRefreshToken(request: RotationRequest): Promise<RotationOutcome> {
+    return this.#guard(() =>
+      this.#transaction((): RotationOutcome => {
+        const { now } = request;
+        const token = this.#oneSync(
+          'SELECT * FROM refresh_tokens WHERE hash = ?',
+          [request.presentedHash],
+          tokenFromRow,
+        );
+        const session =
+          token && this.#oneSync('SELECT * FROM sessions WHERE id = ?', [token.sessionId], sessionFromRow);
+        const successor =
+          token?.successorHash != null
+            ? this.#oneSync(
+                'SELECT * FROM refresh_tokens WHERE hash = ?',
+                [token.successorHash],
+                tokenFromRow,
+              )
+            : null;
+        const decision = request.decide(token && session ? { token, session, successor } : null);
+
+        switch (decision.kind) {
+          case 'reject':
+            return { kind: 'rejected', code: decision.code, reason: decision.reason };
+          case 'reuse': {
+            const [revoked] = this.#revokeWhere('id = ?', [token!.sessionId], decision.reason, now);
+            return {
+              kind: 'reused',
+              revoked: revoked ?? revokedFrom(session!),
+            };
+          }
+          case 'grace': {
+            this.#touchSession(session!.id, now, request.accessExpiresAt);
+            return {
+              kind: 'grace',
+              session: this.#oneSync('SELECT * FROM sessions WHERE id = ?', [session!.id], sessionFromRow)!,
+              current: successor!,
+              sealedCurrent: token!.successorSealed!,
+            };
+          }
+          case 'rotate': {
+            const consumed = this.#db
+              .prepare(
+                `UPDATE refresh_tokens SET consumed_at = ?, successor_hash = ?, successor_sealed = ?
+                 WHERE hash = ? AND consumed_at IS NULL`,
+              )
+              .run(now, request.successor.hash, request.successor.sealedForPresented, request.presentedHash);
+            // Compare-and-set: the policy saw an unconsumed token inside this same transaction, so a
+            // miss here means the invariant broke; refuse rather than mint a second successor.
+            if (consumed.changes !== 1) throw new Error('refresh rotation lost its compare-and-set');
+            const next: RefreshTokenRecord = {
+              hash: request.successor.hash,
+              sessionId: session!.id,
+              parentHash: request.presentedHash,
+              createdAt: now,
+              expiresAt: decision.successorExpiresAt,
+              consumedAt: null,
+              successorHash: null,
+              successorSealed: null,
+            };
+            this.#insertToken(next);
+            this.#db
+              .prepare('UPDATE sessions SET idle_expires_at = ? WHERE id = ?')
+              .run(decision.successorExpiresAt, session!.id);
+            this.#touchSession(session!.id, now, request.accessExpiresAt);
+            return {
+              kind: 'rotated',
+              session: this.#oneSync('SELECT * FROM sessions WHERE id = ?', [session!.id], sessionFromRow)!,
+              token: next,
+            };
+          }
+        }
+      }),
+    );
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
+    return this.#guard(() =>
+      this.#transaction(() => this.#revokeWhere('id = ?', [id], reason, now)[0] ?? null),
+    );
+  }
+
+  async revokeUserSessions(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]> {
+    return this.#guard(() =>
+      this.#transaction(() => this.#revokeWhere('user_id = ?', [userId], reason, now)),
+    );
+  }
+
+  async listRevocations(after: number): Promise<RevokedSession[]> {
+    return this.#guard(() =>
+      this.#db
+        .prepare(
+          'SELECT id, user_id, revoked_at, access_expires_at FROM sessions WHERE revoked_at IS NOT NULL AND access_expires_at > ?',
+        )
+        .all(after)
+        .map((row) => revokedFromRow(row as Row)),
+    );
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return this.#guard(() =>
+      this.#db
+        .prepare('SELECT * FROM signing_keys ORDER BY activates_at, created_at')
+        .all()
+        .map((row) => keyFromRow(row as Row)),
+    );
+  }
+
+  async addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void> {
+    this.#guard(() =>
+      this.#transaction(() => {
+        this.#db
+          .prepare(
+            `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            key.kid,
+            key.alg,
+            key.privateJwk,
+            key.publicJwk,
+            key.createdAt,
+            key.activatesAt,
+            key.retiresAt,
+          );
+        const update = this.#db.prepare(
+          'UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)',
+        );
+        for (const entry of retire) update.run(entry.retiresAt, entry.kid, entry.retiresAt);
+      }),
+    );
+  }
+
+  async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
+    return this.#counters.hit(key, windowMs, now);
+  }
+
+  async peekCounter(key: string, now: number): Promise<Counter | null> {
+    return this.#counters.peek(key, now);
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    this.#counters.clear(key);
+  }
+
+  #insertToken(token: RefreshTokenRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at, expires_at, consumed_at, successor_hash, successor_sealed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        token.hash,
+        token.sessionId,
+        token.parentHash,
+        token.createdAt,
+        token.expiresAt,
+        token.consumedAt,
+        token.successorHash,
+        token.successorSealed,
+      );
+  }
+
+  #touchSession(id: string, now: number, accessExpiresAt: number): void {
+    this.#db
+      .prepare(
+        'UPDATE sessions SET last_used_at = ?, access_expires_at = MAX(access_expires_at, ?) WHERE id = ?',
+      )
+      .run(now, accessExpiresAt, id);
+  }
+
+  #revokeWhere(where: string, params: SQLInputValue[], reason: RevokeReason, now: number): RevokedSession[] {
+    return this.#db
+      .prepare(
+        `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE revoked_at IS NULL AND ${where}
+         RETURNING id, user_id, revoked_at, access_expires_at`,
+      )
+      .all(now, reason, ...params)
+      .map((row) => revokedFromRow(row as Row));
+  }
+
+  #one<T>(sql: string, params: SQLInputValue[], map: (row: Row) => T): Promise<T | null> {
+    return Promise.resolve(this.#guard(() => this.#oneSync(sql, params, map)));
+  }
+
+  #oneSync<T>(sql: string, params: SQLInputValue[], map: (row: Row) => T): T | null {
+    const row = this.#db.prepare(sql).get(...params);
+    return row ? map(row) : null;
+  }
+
+  #transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Store failures other than our own typed errors become 503 `unavailable` (SPEC §5). */
+  #guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof EmailTakenError) throw error;
+      throw new UnavailableError(5, { cause: error });
+    }
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { errcode?: unknown }).errcode;
+  return code === SQLITE_CONSTRAINT_UNIQUE || code === SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+function revokedFromRow(row: Row): RevokedSession {
+  return {
+    sessionId: String(row['id']),
+    userId: String(row['user_id']),
+    revokedAt: Number(row['revoked_at']),
+    accessExpiresAt: Number(row['access_expires_at']),
+  };
+}
+
+function revokedFrom(session: SessionRecord): RevokedSession {
+  return {
+    sessionId: session.id,
+    userId: session.userId,
+    revokedAt: session.revokedAt ?? 0,
+    accessExpiresAt: session.accessExpiresAt,
+  };
+}

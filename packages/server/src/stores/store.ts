@@ -1,0 +1,153 @@
+/**
+ * The one storage interface every backend implements (SQLite now; PostgreSQL and Redis next).
+ * Times are Unix epoch milliseconds. Methods that change more than one row are atomic: either all
+ * of it is committed before the promise resolves, or none of it is.
+ */
+export interface Store {
+  /** Resolves when the store answers; rejects with `UnavailableError` otherwise (`/readyz`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Throws `EmailTakenError` when the (canonical) email already has an account. */
+  createUser(user: UserRecord): Promise<void>;
+  getUserById(id: string): Promise<UserRecord | null>;
+  getUserByEmail(email: string): Promise<UserRecord | null>;
+  /** Sets the hash and revokes every other session of the user, in one transaction. */
+  changePassword(
+    userId: string,
+    passwordHash: string,
+    now: number,
+    keepSessionId: string,
+  ): Promise<RevokedSession[]>;
+
+  /** Creates a session with its first refresh token (`null` when "keep me logged in" is off). */
+  createSession(session: SessionRecord, token: RefreshTokenRecord | null): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  findSessionByRefreshToken(hash: string): Promise<SessionRecord | null>;
+  /** Reads the presented token and its session, asks `decide`, applies the answer: one atomic step. */
+  rotateRefreshToken(request: RotationRequest): Promise<RotationOutcome>;
+  /** Revokes one session; `null` when it does not exist or was already revoked. */
+  revokeSession(id: string, reason: RevokeReason, now: number): Promise<RevokedSession | null>;
+  revokeUserSessions(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]>;
+  /** Revoked sessions that may still have unexpired access tokens (`accessExpiresAt > after`). */
+  listRevocations(after: number): Promise<RevokedSession[]>;
+
+  listKeys(): Promise<KeyRecord[]>;
+  /** Inserts a key and sets the retirement time of the keys it replaces, atomically. */
+  addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void>;
+
+  /** Counts one event in a fixed window that starts at the first event (rate limits). */
+  hitCounter(key: string, windowMs: number, now: number): Promise<Counter>;
+  peekCounter(key: string, now: number): Promise<Counter | null>;
+  clearCounter(key: string): Promise<void>;
+}
+
+export type Role = 'user' | 'admin';
+
+export interface UserRecord {
+  id: string;
+  /** Canonical form: trimmed, NFKC, lower-cased. */
+  email: string;
+  name: string | null;
+  passwordHash: string;
+  role: Role;
+  createdAt: number;
+  updatedAt: number;
+  disabledAt: number | null;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: number;
+  lastUsedAt: number;
+  /** Absolute end, fixed at login and never extended. */
+  expiresAt: number;
+  /** End if unused: the current refresh token's expiry (capped by `expiresAt`). */
+  idleExpiresAt: number;
+  /** `exp` of the latest access token issued in this session (ms). */
+  accessExpiresAt: number;
+  revokedAt: number | null;
+  revokeReason: RevokeReason | null;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export type RevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'password_changed'
+  | 'reuse_detected'
+  | 'early_refresh'
+  | 'user_disabled';
+
+export interface RefreshTokenRecord {
+  /** SHA-256 of the token, base64url. The token itself is never stored. */
+  hash: string;
+  sessionId: string;
+  parentHash: string | null;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+  /** Hash of the token this one was rotated into. */
+  successorHash: string | null;
+  /** The successor token, sealed with a key only the holder of this token can derive (grace). */
+  successorSealed: string | null;
+}
+
+/** What the rotation policy sees: the presented token, its session and its successor, if any. */
+export interface RotationState {
+  token: RefreshTokenRecord;
+  session: SessionRecord;
+  successor: RefreshTokenRecord | null;
+}
+
+export type RotationDecision =
+  | { kind: 'rotate'; successorExpiresAt: number }
+  | { kind: 'grace' }
+  | { kind: 'reuse'; reason: 'reuse_detected' | 'early_refresh' }
+  | { kind: 'reject'; code: 'invalid_grant' | 'session_expired'; reason: string };
+
+export interface RotationRequest {
+  presentedHash: string;
+  now: number;
+  /** The successor to store if the decision is `rotate`. */
+  successor: { hash: string; sealedForPresented: string };
+  /** `exp` (ms) of the access token that will be issued on success. */
+  accessExpiresAt: number;
+  decide(state: RotationState | null): RotationDecision;
+}
+
+export type RotationOutcome =
+  | { kind: 'rotated'; session: SessionRecord; token: RefreshTokenRecord }
+  | { kind: 'grace'; session: SessionRecord; current: RefreshTokenRecord; sealedCurrent: string }
+  | { kind: 'reused'; revoked: RevokedSession }
+  | { kind: 'rejected'; code: 'invalid_grant' | 'session_expired'; reason: string };
+
+export interface RevokedSession {
+  sessionId: string;
+  userId: string;
+  revokedAt: number;
+  accessExpiresAt: number;
+}
+
+export interface KeyRecord {
+  kid: string;
+  alg: string;
+  /** Private (or secret) key as a JWK JSON string; never leaves the server. */
+  privateJwk: string;
+  /** Public JWK JSON; `null` for symmetric keys, which are never published. */
+  publicJwk: string | null;
+  createdAt: number;
+  /** Signs from this time on; published before it (RFC 8725 §3.1 key rotation hygiene). */
+  activatesAt: number;
+  /** Unpublished from this time on: after the last token it signed has expired. */
+  retiresAt: number | null;
+}
+
+export interface Counter {
+  count: number;
+  resetAt: number;
+}
