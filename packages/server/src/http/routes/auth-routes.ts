@@ -102,6 +102,10 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
   app.post<{ Body: LogoutBody | undefined }>(
     '/auth/logout',
     {
+      // A Bearer logout has no body at all; validate it as an empty object.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         body: {
           type: 'object',

@@ -38,10 +38,13 @@ export class SqliteStore implements Store {
     this.#db = db;
   }
 
-  /** Opens (creating if needed) the database file and applies pending migrations. */
-  static open(file: string): SqliteStore {
+  /**
+   * Opens (creating if needed) the database file and applies pending migrations. A write that
+   * waits longer than `busyTimeoutMs` for another process's lock fails as `unavailable`.
+   */
+  static open(file: string, { busyTimeoutMs = 5000 }: { busyTimeoutMs?: number } = {}): SqliteStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const db = new DatabaseSync(file, { timeout: 5000 });
+    const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = FULL');
     db.exec('PRAGMA foreign_keys = ON');
