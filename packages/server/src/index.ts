@@ -6,3 +6,4 @@ export type { Store } from './stores/store.ts';
 export { SqliteStore } from './stores/sqlite/sqlite-store.ts';
 export { Keyring, JWKS_MAX_AGE_SECONDS } from './keys/keyring.ts';
 export { serve } from './main.ts';
+export { loggerOptions } from './http/logging.ts';

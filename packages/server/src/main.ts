@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { buildApp } from './app.ts';
+import { loggerOptions } from './http/logging.ts';
 import { openStore } from './stores/open-store.ts';
 
 /**
@@ -23,17 +24,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const app = await buildApp({
     config,
     store,
-    logger: {
-      level: config.logLevel,
-      // Never log credentials (ATTACKS OPS-03): no headers, no bodies, and no query strings.
-      serializers: {
-        req: (request: { method: string; url: string; id: string }) => ({
-          id: request.id,
-          method: request.method,
-          path: request.url.split('?', 1)[0],
-        }),
-      },
-    },
+    logger: loggerOptions(config.logLevel),
   });
   const shutdown = (signal: string): void => {
     app.log.info({ signal }, 'shutting down');

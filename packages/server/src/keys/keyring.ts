@@ -148,9 +148,15 @@ export class Keyring {
     // Every key that signs today keeps being published until the last token it could sign has
     // expired: its successor's activation plus the access-token lifetime and leeway.
     const retiresAt = activatesAt + this.#options.retireAfterSeconds * 1000;
+    // A key still pending (it has signed nothing) that would activate no earlier than this one
+    // (`keys rotate`, then `keys rotate --now`) is superseded: it retires when this one activates.
+    // Otherwise, being the newest by activation, it would take over signing later and then be
+    // unpublished at `retiresAt` while the tokens it signed were still valid.
+    const superseded = (key: SigningKey): boolean => key.activatesAt > now && key.activatesAt >= activatesAt;
     const retire = [...this.#keys.values()]
-      .filter((key) => key.retiresAt === null || key.retiresAt > retiresAt)
-      .map((key) => ({ kid: key.kid, retiresAt }));
+      .map((key) => ({ key, until: superseded(key) ? activatesAt : retiresAt }))
+      .filter(({ key, until }) => key.retiresAt === null || key.retiresAt > until)
+      .map(({ key, until }) => ({ kid: key.kid, retiresAt: until }));
     await this.#store.addKey(record, retire);
     return kid;
   }
