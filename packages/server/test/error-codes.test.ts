@@ -6,7 +6,7 @@ import { ERROR_CODES } from '@tessera/protocol';
 test('docs/errors.md documents every error code with its status, and nothing else', () => {
   const page = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map<string, number>();
-  for (const match of page.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm))
+  for (const match of page.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm))
     rows.set(match[1] ?? '', Number(match[2]));
   const documented = Object.fromEntries(rows);
   const implemented = Object.fromEntries(
