@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Accounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
 import type { Services } from './http/context.ts';
-import { installErrorHandling } from './http/errors.ts';
+import { clientErrorHandler, installErrorHandling } from './http/errors.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
 import { systemRoutes } from './http/routes/system-routes.ts';
@@ -54,6 +54,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     genReqId: () => randomUUID(),
     requestTimeout: 30_000,
     return503OnClosing: true,
+    clientErrorHandler,
     ajv: {
       // Fastify's defaults coerce types ("123" for 123, [x] for x) and strip unknown fields; a
       // security API refuses both instead (ATTACKS AUTH-13, AUTH-14).

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidRequestError,
@@ -111,4 +113,34 @@ function validationMessage(error: FastifyError): string {
     return `has an unknown field "${extra ?? ''}"`;
   }
   return `${where ? `field "${where}" ` : ''}${first.message ?? 'is invalid'}`;
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (bad header bytes, oversized
+ * headers, timeouts): answered with the same `{error, message}` shape and a documented code
+ * instead of Fastify's default body (ATTACKS HTTP-09, HTTP-10).
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({
+    error: 'invalid_request',
+    message:
+      status === 431
+        ? 'Request headers are too large'
+        : status === 408
+          ? 'Request timed out'
+          : 'Malformed HTTP request',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n' +
+      body,
+  );
 }
