@@ -79,11 +79,14 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   accountRoutes(app, services);
   systemRoutes(app, services);
 
-  const reload = setInterval(() => {
+  // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
+  // have all expired so the in-memory list stays as small as the set of live revoked sessions.
+  const maintenance = setInterval(() => {
+    services.sessions.pruneRevocations(services.now());
     services.keyring.load().catch((error: unknown) => app.log.warn({ err: error }, 'key reload failed'));
   }, options.keyReloadIntervalMs ?? 30_000);
-  reload.unref();
-  app.addHook('onClose', async () => clearInterval(reload));
+  maintenance.unref();
+  app.addHook('onClose', async () => clearInterval(maintenance));
 
   return app;
 }

@@ -137,6 +137,11 @@ export class Sessions {
     }
   }
 
+  /** Drops revocations whose access tokens have all expired; returns how many remain. */
+  pruneRevocations(now: number): number {
+    return this.#revocations.prune(now);
+  }
+
   /** Checks a bearer token and that its session is not revoked (no store read: SPEC §3). */
   async authenticate(token: string, now: number): Promise<AccessTokenClaims> {
     const claims = await this.#tokens.verify(token, now);
