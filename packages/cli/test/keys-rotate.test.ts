@@ -1,11 +1,15 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import {
+  cleanup,
+  freePort,
+  runCli,
+  spawnServer,
+  tempDatabaseUrl,
+  type ServerProcess,
+} from '../../server/test/helpers/server-process.ts';
 import {
   call,
   decodeHeader,
@@ -21,22 +25,12 @@ import {
  * with the new one. Plus the command's exit codes for bad usage and bad configuration.
  */
 
-const CLI = join(import.meta.dirname, '..', 'src', 'main.ts');
-
-const running = new Set<ChildProcess>();
-const dirs: string[] = [];
-
-after(() => {
-  for (const child of running) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+after(cleanup);
 
 /** The TESSERA_* settings of one deployment: a fresh SQLite file in a temporary directory. */
 function deployment(): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
-  dirs.push(dir);
   return {
-    TESSERA_DATABASE_URL: `sqlite:${join(dir, 'tessera.db')}`,
+    TESSERA_DATABASE_URL: tempDatabaseUrl('tessera-cli-'),
     TESSERA_ISSUER: 'http://tessera.test',
     TESSERA_HOST: '127.0.0.1',
     TESSERA_LOG_LEVEL: 'warn',
@@ -45,102 +39,6 @@ function deployment(): Record<string, string> {
 
 const databaseFile = (env: Record<string, string>): string =>
   String(env['TESSERA_DATABASE_URL']).slice('sqlite:'.length);
-
-/** The parent's environment without any TESSERA_* setting of its own, plus `tessera`. */
-function childEnv(tessera: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('TESSERA_') && name !== 'NODE_TEST_CONTEXT') env[name] = value;
-  }
-  return { ...env, ...tessera };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface CliRun extends Exit {
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tessera <args>` to completion with the pinned Node. */
-async function tessera(args: string[], env: Record<string, string>): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const { code, signal } = await new Promise<Exit>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  clearTimeout(timer);
-  running.delete(child);
-  return { code, signal, stdout, stderr };
-}
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<Exit>;
-}
-
-/** `tessera serve` as its own process, ready once `/readyz` answers. */
-async function serve(env: Record<string, string>): Promise<ServerProcess> {
-  let stderr = '';
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'serve'], {
-      env: childEnv({ ...env, TESSERA_PORT: String(port) }),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    running.add(child);
-    stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    let gone = false;
-    const exited = new Promise<Exit>((resolve) =>
-      child.once('exit', (code, signal) => {
-        gone = true;
-        running.delete(child);
-        resolve({ code, signal });
-      }),
-    );
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 10_000;
-    while (!gone && Date.now() < deadline) {
-      try {
-        const ready = await fetch(`${url}/readyz`);
-        await ready.arrayBuffer();
-        if (ready.status === 200) return { url, child, exited };
-      } catch {
-        // Not listening yet.
-      }
-      await sleep(20);
-    }
-    child.kill('SIGKILL');
-    await exited;
-    if (!/EADDRINUSE/.test(stderr)) break;
-  }
-  throw new Error(`server did not become ready: ${stderr}`);
-}
 
 /** A graceful stop: SIGTERM closes the server and the database and exits 0. */
 async function stop(server: ServerProcess): Promise<void> {
@@ -172,20 +70,20 @@ const ISO = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
 describe('tessera keys rotate', () => {
   test('rotate --now: both keys published after a restart, old tokens accepted, new ones signed by the new key', async () => {
     const env = deployment();
-    const server = await serve(env);
+    const server = await spawnServer(env);
     const before = await signupAndLogin(server);
     const oldKid = kidOf(before);
     assert.deepEqual(await jwksKids(server), [oldKid]);
     await stop(server);
 
-    const rotated = await tessera(['keys', 'rotate', '--now'], env);
+    const rotated = await runCli(['keys', 'rotate', '--now'], env);
     assert.equal(rotated.code, 0, rotated.stderr);
     const announced = /^new RS256 key (\S+) published; signs from (\S+)$/m.exec(rotated.stdout);
     assert.ok(announced, `the output names the new key: ${rotated.stdout}`);
     const newKid = String(announced[1]);
     assert.notEqual(newKid, oldKid);
 
-    const listed = await tessera(['keys', 'list'], env);
+    const listed = await runCli(['keys', 'list'], env);
     assert.equal(listed.code, 0, listed.stderr);
     const lines = listing(listed.stdout);
     assert.deepEqual([...lines.keys()].sort(), [oldKid, newKid].sort(), listed.stdout);
@@ -199,7 +97,7 @@ describe('tessera keys rotate', () => {
     const activates = Date.parse(String(announced[2]));
     assert.equal(until - activates, (900 + 30) * 1000);
 
-    const restarted = await serve(env);
+    const restarted = await spawnServer(env);
     try {
       assert.deepEqual(await jwksKids(restarted), [oldKid, newKid].sort());
       const old = await call(restarted, 'GET', '/auth/me', { token: before.accessToken });
@@ -215,12 +113,12 @@ describe('tessera keys rotate', () => {
 
   test('rotate without --now: the next key is published as pending and does not sign yet', async () => {
     const env = deployment();
-    const server = await serve(env);
+    const server = await spawnServer(env);
     const before = await signupAndLogin(server);
     const currentKid = kidOf(before);
     await stop(server);
 
-    const rotated = await tessera(['keys', 'rotate'], env);
+    const rotated = await runCli(['keys', 'rotate'], env);
     assert.equal(rotated.code, 0, rotated.stderr);
     const announced = /^new RS256 key (\S+) published; signs from (\S+)$/m.exec(rotated.stdout);
     assert.ok(announced, rotated.stdout);
@@ -228,13 +126,13 @@ describe('tessera keys rotate', () => {
     // It signs only once verifiers' JWKS caches (max-age 300 s) can have seen it.
     assert.ok(Date.parse(String(announced[2])) - Date.now() > 290_000, rotated.stdout);
 
-    const listed = await tessera(['keys', 'list'], env);
+    const listed = await runCli(['keys', 'list'], env);
     assert.equal(listed.code, 0, listed.stderr);
     const lines = listing(listed.stdout);
     assert.match(lines.get(pendingKid) ?? '', /  RS256  pending  from /);
     assert.match(lines.get(currentKid) ?? '', /  RS256  retiring  from .* published until /);
 
-    const restarted = await serve(env);
+    const restarted = await spawnServer(env);
     try {
       assert.deepEqual(
         await jwksKids(restarted),
@@ -254,22 +152,22 @@ describe('tessera keys rotate', () => {
 describe('tessera exit codes', () => {
   test('bad usage exits 2', async () => {
     const env = deployment();
-    const bogus = await tessera(['keys', 'bogus'], env);
+    const bogus = await runCli(['keys', 'bogus'], env);
     assert.equal(bogus.code, 2, bogus.stderr);
     assert.match(bogus.stderr, /usage: tessera keys list \| tessera keys rotate \[--now\]/);
-    const badFlag = await tessera(['keys', 'rotate', '--later'], env);
+    const badFlag = await runCli(['keys', 'rotate', '--later'], env);
     assert.equal(badFlag.code, 2, badFlag.stderr);
-    const unknown = await tessera(['frobnicate'], env);
+    const unknown = await runCli(['frobnicate'], env);
     assert.equal(unknown.code, 2, unknown.stderr);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
-    const none = await tessera([], env);
+    const none = await runCli([], env);
     assert.equal(none.code, 2);
   });
 
   test('a bad setting makes serve exit 2 naming the variable, without ever listening', async () => {
     const port = await freePort();
     const env = deployment();
-    const run = await tessera(['serve'], { ...env, TESSERA_PORT: String(port), TESSERA_ACCESS_TTL: 'abc' });
+    const run = await runCli(['serve'], { ...env, TESSERA_PORT: String(port), TESSERA_ACCESS_TTL: 'abc' });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /TESSERA_ACCESS_TTL/);
     assert.equal(existsSync(databaseFile(env)), false, 'stopped before opening the database');
@@ -286,7 +184,7 @@ describe('tessera exit codes', () => {
 
   test('a bad setting makes keys commands exit 2 too, before touching the database', async () => {
     const env = deployment();
-    const run = await tessera(['keys', 'list'], { ...env, TESSERA_SIGNING_ALG: 'none' });
+    const run = await runCli(['keys', 'list'], { ...env, TESSERA_SIGNING_ALG: 'none' });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /TESSERA_SIGNING_ALG/);
     assert.equal(existsSync(databaseFile(env)), false, 'no database file created');

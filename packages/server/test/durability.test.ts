@@ -1,12 +1,8 @@
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertRefused, assertTokenRefused } from './helpers/assertions.ts';
+import { cleanup, spawnServer, tempDatabaseUrl, type ServerProcess } from './helpers/server-process.ts';
 import { call, decodePayload, PASSWORD, uniqueEmail, type Reply } from './helpers/test-server.ts';
 
 /**
@@ -17,93 +13,16 @@ import { call, decodePayload, PASSWORD, uniqueEmail, type Reply } from './helper
  * half-way.
  */
 
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
+after(cleanup);
 
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running = new Set<ChildProcess>();
-const dirs: string[] = [];
-
-after(() => {
-  for (const child of running) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDatabase(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-durability-'));
-  dirs.push(dir);
-  return `sqlite:${join(dir, 'tessera.db')}`;
-}
-
-/** A port nobody listens on right now (the kernel picks it; we release it for the child). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Starts `tessera serve` as its own process with the pinned Node and waits until `/readyz`
- * answers. Retries on another port if the chosen one was taken in between.
- */
-async function spawnServer(databaseUrl: string): Promise<ServerProcess> {
-  let lastError = '';
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) {
-      if (!name.startsWith('TESSERA_') && name !== 'NODE_TEST_CONTEXT') env[name] = value;
-    }
-    Object.assign(env, {
-      TESSERA_PORT: String(port),
-      TESSERA_HOST: '127.0.0.1',
-      TESSERA_DATABASE_URL: databaseUrl,
-      TESSERA_ISSUER: 'http://tessera.test',
-      TESSERA_LOG_LEVEL: 'warn',
-      // Every request comes from 127.0.0.1: the per-address limit would otherwise cut the traffic.
-      TESSERA_IP_RATE_LIMIT: '1000000',
-    });
-    const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    running.add(child);
-    let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => {
-        running.delete(child);
-        resolve({ code, signal });
-      });
-    });
-    let gone = false;
-    void exited.then(() => (gone = true));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 10_000;
-    while (!gone && Date.now() < deadline) {
-      try {
-        const ready = await fetch(`${url}/readyz`);
-        await ready.arrayBuffer();
-        if (ready.status === 200) return { url, child, exited };
-      } catch {
-        // Not listening yet.
-      }
-      await sleep(20);
-    }
-    child.kill('SIGKILL');
-    await exited;
-    lastError = stderr;
-    if (!/EADDRINUSE/.test(stderr)) break;
-  }
-  throw new Error(`server did not become ready: ${lastError}`);
+/** The TESSERA_* settings of one deployment: a fresh SQLite file that survives its server's restarts. */
+function deployment(): Record<string, string> {
+  return {
+    TESSERA_DATABASE_URL: tempDatabaseUrl('tessera-durability-'),
+    TESSERA_ISSUER: 'http://tessera.test',
+    // Every request comes from 127.0.0.1: the per-address limit would otherwise cut the traffic.
+    TESSERA_IP_RATE_LIMIT: '1000000',
+  };
 }
 
 /** SIGKILL: no shutdown hook, no checkpoint, no flush; only what was committed survives. */
@@ -174,8 +93,8 @@ async function assertRevoked(server: ServerProcess, session: Session, context: s
 
 describe('durability across kill -9', () => {
   test('acknowledged sign-ups, refresh rotations and logouts survive a kill mid-traffic', async (t: TestContext) => {
-    const databaseUrl = tempDatabase();
-    const first = await spawnServer(databaseUrl);
+    const env = deployment();
+    const first = await spawnServer(env);
 
     // Set-up, all acknowledged before the traffic starts.
     const chainEmail = uniqueEmail('chain');
@@ -256,7 +175,7 @@ describe('durability across kill -9', () => {
     );
     assert.ok(rotations > 0, 'the refresh chain made progress before the kill');
 
-    const second = await spawnServer(databaseUrl);
+    const second = await spawnServer(env);
     try {
       // First, while the grace window (10 s from the last committed rotation) surely holds: the
       // last acknowledged token is either still current, or its successor was committed but never
@@ -309,8 +228,8 @@ describe('durability across kill -9', () => {
   });
 
   test('a logout acknowledged right before kill -9 stays in force after the restart', async () => {
-    const databaseUrl = tempDatabase();
-    const first = await spawnServer(databaseUrl);
+    const env = deployment();
+    const first = await spawnServer(env);
     const email = uniqueEmail('revoke');
     await signup(first, email);
     const byBearer = await login(first, email);
@@ -327,7 +246,7 @@ describe('durability across kill -9', () => {
 
     // The access tokens are cryptographically valid for another 15 minutes; only the revocations
     // loaded from the database at start keep them out.
-    const second = await spawnServer(databaseUrl);
+    const second = await spawnServer(env);
     try {
       await assertRevoked(second, byBearer, 'logout by access token');
       await assertRevoked(second, byRefreshToken, 'logout by refresh token');
@@ -340,8 +259,8 @@ describe('durability across kill -9', () => {
   });
 
   test('a rotation whose answer was lost is handed back by the grace window after kill -9', async () => {
-    const databaseUrl = tempDatabase();
-    const first = await spawnServer(databaseUrl);
+    const env = deployment();
+    const first = await spawnServer(env);
     const email = uniqueEmail('grace');
     await signup(first, email);
     const session = await login(first, email);
@@ -350,7 +269,7 @@ describe('durability across kill -9', () => {
     assert.equal(lost.status, 200, lost.text);
     await killHard(first);
 
-    const second = await spawnServer(databaseUrl);
+    const second = await spawnServer(env);
     try {
       // The retry of the consumed token is within 10 s of its rotation: the committed successor
       // (kept sealed in the database) comes back, not a revocation of the session.
