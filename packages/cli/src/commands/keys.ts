@@ -35,6 +35,9 @@ export async function keysCommand(args: string[]): Promise<number> {
       );
     }
     await keyring.load();
+    if (keyring.list().length === 0) {
+      process.stdout.write('no signing keys yet: the server generates one on first start\n');
+    }
     for (const key of keyring.list()) {
       const state =
         key.retiresAt !== null && key.retiresAt <= now
