@@ -56,20 +56,21 @@ export class Accounts {
   ): Promise<TokenGrant> {
     const email = canonicalEmail(input.email);
     assertPasswordSize(input.password);
-    await this.#limits.assertLoginAllowed(email, now);
+    await this.#limits.hitLogin(email, now);
     const user = await this.#store.getUserByEmail(email);
     const passwordOk = user
       ? await this.#hasher.verify(user.passwordHash, input.password)
       : await this.#hasher.verifyAgainstDummy(input.password);
-    if (!user || !passwordOk || user.disabledAt !== null) {
-      await this.#limits.recordLoginFailure(email, now);
-      throw new InvalidCredentialsError();
-    }
-    await this.#limits.clearLoginFailures(email);
+    if (!user || !passwordOk || user.disabledAt !== null) throw new InvalidCredentialsError();
+    await this.#limits.clearLogin(email);
     return this.#sessions.start(user, input.remember ?? true, client, now);
   }
 
-  /** Changes the password (current one required) and revokes every other session (ATTACKS RT-07). */
+  /**
+   * Changes the password (current one required) and revokes every other session (ATTACKS RT-07).
+   * The store writes it only if the password is still the one verified here and this session is
+   * still live: two changes racing, or a change from a session revoked meanwhile, change nothing.
+   */
   async changePassword(
     userId: string,
     sessionId: string,
@@ -79,13 +80,18 @@ export class Accounts {
     const user = await this.profile(userId);
     assertPasswordSize(input.currentPassword, 'currentPassword');
     assertAcceptablePassword(input.newPassword, 'newPassword');
-    await this.#limits.assertLoginAllowed(user.email, now);
+    await this.#limits.hitPasswordChange(user.id, now);
     if (!(await this.#hasher.verify(user.passwordHash, input.currentPassword))) {
-      await this.#limits.recordLoginFailure(user.email, now);
       throw new InvalidCredentialsError();
     }
-    const hash = await this.#hasher.hash(input.newPassword);
-    this.#sessions.noteRevoked(await this.#store.changePassword(user.id, hash, now, sessionId));
+    const newHash = await this.#hasher.hash(input.newPassword);
+    const outcome = await this.#store.changePassword(
+      { userId: user.id, currentHash: user.passwordHash, newHash, keepSessionId: sessionId },
+      now,
+    );
+    if (outcome.kind === 'stale') throw new InvalidCredentialsError();
+    await this.#limits.clearPasswordChange(user.id);
+    this.#sessions.noteRevoked(outcome.revoked);
   }
 
   /** The token's user; a deleted or disabled user's token is refused (ATTACKS CLM-14). */

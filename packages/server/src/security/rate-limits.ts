@@ -1,8 +1,9 @@
+import { isIPv6 } from 'node:net';
 import { RateLimitedError } from '@tessera/protocol';
 import type { Store } from '../stores/store.ts';
 
 export interface RateLimitSettings {
-  /** Failed logins per account within `loginFailureWindow` before `429`. */
+  /** Login attempts per account within `loginFailureWindow` before `429` (a success resets). */
   loginMaxFailures: number;
   /** Seconds. */
   loginFailureWindow: number;
@@ -12,9 +13,11 @@ export interface RateLimitSettings {
 
 /**
  * Brute-force limits (ATTACKS AUTH-04, AUTH-05): per client address on the credential endpoints,
- * and per account on failed logins. The account limit applies to unknown emails exactly as to
- * known ones, so it tells nothing about which accounts exist; while it holds, even the right
- * password is refused. Counters live in the store, so instances sharing a store share them.
+ * and per account on password checks. Every limit counts *before* the password is checked, so
+ * guesses sent concurrently — all in flight while argon2 runs — are counted as they arrive
+ * rather than after. The account limit applies to unknown emails exactly as to known ones, so it
+ * tells nothing about which accounts exist; while it holds, even the right password is refused.
+ * Counters live in the store, so instances sharing a store share them.
  */
 export class RateLimits {
   readonly #store: Store;
@@ -27,36 +30,61 @@ export class RateLimits {
 
   /** Counts one request from `ip`; throws `RateLimitedError` past the per-minute limit. */
   async hitAddress(ip: string, now: number): Promise<void> {
-    const counter = await this.#store.hitCounter(`ip:${ip}`, 60_000, now);
-    if (counter.count > this.#settings.ipRateLimit)
-      throw new RateLimitedError((counter.resetAt - now) / 1000);
+    await this.#hit(`ip:${addressKey(ip)}`, 60_000, this.#settings.ipRateLimit, now);
   }
 
-  /** Throws `RateLimitedError` while the account has too many recent failures. */
-  async assertLoginAllowed(email: string, now: number): Promise<void> {
-    const counter = await this.#store.peekCounter(accountKey(email), now);
-    if (counter && counter.count >= this.#settings.loginMaxFailures) {
-      throw new RateLimitedError((counter.resetAt - now) / 1000);
-    }
+  /** Counts one login attempt for `email`; throws `RateLimitedError` past the account limit. */
+  async hitLogin(email: string, now: number): Promise<void> {
+    await this.#hit(`login:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
+  }
+
+  /** A successful login ends the account's count. */
+  async clearLogin(email: string): Promise<void> {
+    await this.#store.clearCounter(`login:${email}`);
+  }
+
+  /**
+   * Counts one password-change attempt of a signed-in user. A counter of its own: failed logins
+   * by a stranger must not lock the owner out of changing their password.
+   */
+  async hitPasswordChange(userId: string, now: number): Promise<void> {
+    await this.#hit(`password:${userId}`, this.#windowMs, this.#settings.loginMaxFailures, now);
+  }
+
+  async clearPasswordChange(userId: string): Promise<void> {
+    await this.#store.clearCounter(`password:${userId}`);
   }
 
   /** Counts one sign-up attempt for `email`; throws `RateLimitedError` past the account limit. */
   async hitSignup(email: string, now: number): Promise<void> {
-    const windowMs = this.#settings.loginFailureWindow * 1000;
-    const counter = await this.#store.hitCounter(`signup:${email}`, windowMs, now);
-    if (counter.count > this.#settings.loginMaxFailures)
-      throw new RateLimitedError((counter.resetAt - now) / 1000);
+    await this.#hit(`signup:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
   }
 
-  async recordLoginFailure(email: string, now: number): Promise<void> {
-    await this.#store.hitCounter(accountKey(email), this.#settings.loginFailureWindow * 1000, now);
+  get #windowMs(): number {
+    return this.#settings.loginFailureWindow * 1000;
   }
 
-  async clearLoginFailures(email: string): Promise<void> {
-    await this.#store.clearCounter(accountKey(email));
+  async #hit(key: string, windowMs: number, limit: number, now: number): Promise<void> {
+    const counter = await this.#store.hitCounter(key, windowMs, now);
+    if (counter.count > limit) throw new RateLimitedError((counter.resetAt - now) / 1000);
   }
 }
 
-function accountKey(email: string): string {
-  return `login:${email}`;
+/**
+ * The unit a client address is limited by. An IPv6 client usually holds a whole /64, so one
+ * address per request would make the limit meaningless; IPv4 (and IPv4-mapped) addresses count
+ * alone.
+ */
+export function addressKey(ip: string): string {
+  if (!isIPv6(ip) || ip.includes('.')) return ip;
+  const [head = '', tail = ''] = ip.split('::', 2);
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group || '0', 16).toString(16))
+    .join(':')}::/64`;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  InvalidCredentialsError,
   InvalidGrantError,
   RefreshTokenReusedError,
   SessionExpiredError,
@@ -83,7 +84,7 @@ export class Sessions {
       ip: client.ip,
     };
     const refreshToken = remember ? newRefreshToken() : null;
-    await this.#store.createSession(
+    const created = await this.#store.createSession(
       session,
       refreshToken && refreshExpiresAt
         ? {
@@ -97,7 +98,10 @@ export class Sessions {
             successorSealed: null,
           }
         : null,
+      user.passwordHash,
     );
+    // The password changed (or the account was disabled) while this login was hashing.
+    if (!created) throw new InvalidCredentialsError();
     const access = await this.#tokens.issue({ userId: user.id, role: user.role, sessionId: session.id }, now);
     return { access, refreshToken, refreshExpiresAt, user };
   }

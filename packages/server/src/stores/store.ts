@@ -12,16 +12,23 @@ export interface Store {
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByEmail(email: string): Promise<UserRecord | null>;
-  /** Sets the hash and revokes every other session of the user, in one transaction. */
-  changePassword(
-    userId: string,
-    passwordHash: string,
-    now: number,
-    keepSessionId: string,
-  ): Promise<RevokedSession[]>;
+  /**
+   * Compare-and-set password change: sets `newHash` only while the stored hash is still
+   * `currentHash` and `keepSessionId` is not revoked, and revokes every other session of the
+   * user, in one transaction. Anything else changes nothing.
+   */
+  changePassword(change: PasswordChange, now: number): Promise<PasswordChangeOutcome>;
 
-  /** Creates a session with its first refresh token (`null` when "keep me logged in" is off). */
-  createSession(session: SessionRecord, token: RefreshTokenRecord | null): Promise<void>;
+  /**
+   * Creates a session with its first refresh token (`null` when "keep me logged in" is off), only
+   * while the user's password hash is still the one login verified and the user is enabled, so a
+   * login racing a password change can never leave a session behind. `false` when it was not.
+   */
+  createSession(
+    session: SessionRecord,
+    token: RefreshTokenRecord | null,
+    verifiedHash: string,
+  ): Promise<boolean>;
   getSession(id: string): Promise<SessionRecord | null>;
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
   findSessionByRefreshToken(hash: string): Promise<SessionRecord | null>;
@@ -44,6 +51,18 @@ export interface Store {
 }
 
 export type Role = 'user' | 'admin';
+
+export interface PasswordChange {
+  userId: string;
+  currentHash: string;
+  newHash: string;
+  keepSessionId: string;
+}
+
+export type PasswordChangeOutcome =
+  | { kind: 'changed'; revoked: RevokedSession[] }
+  /** The password changed since it was verified, or the session doing it was revoked. */
+  | { kind: 'stale' };
 
 export interface UserRecord {
   id: string;

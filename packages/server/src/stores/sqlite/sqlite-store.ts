@@ -6,6 +6,8 @@ import { MemoryCounters } from '../memory-counters.ts';
 import type {
   Counter,
   KeyRecord,
+  PasswordChange,
+  PasswordChangeOutcome,
   RefreshTokenRecord,
   RevokeReason,
   RevokedSession,
@@ -115,34 +117,44 @@ export class SqliteStore implements Store {
     return this.#one('SELECT * FROM users WHERE email = ?', [email], userFromRow);
   }
 
-  async changePassword(
-    userId: string,
-    passwordHash: string,
-    now: number,
-    keepSessionId: string,
-  ): Promise<RevokedSession[]> {
+  async changePassword(change: PasswordChange, now: number): Promise<PasswordChangeOutcome> {
     return this.#guard(() =>
-      this.#transaction(() => {
-        this.#db
-          .prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?')
-          .run(passwordHash, now, userId);
-        return this.#revokeWhere('user_id = ? AND id != ?', [userId, keepSessionId], 'password_changed', now);
+      this.#transaction((): PasswordChangeOutcome => {
+        const updated = this.#db
+          .prepare(
+            `UPDATE users SET password_hash = ?, updated_at = ?
+             WHERE id = ? AND password_hash = ? AND disabled_at IS NULL
+               AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND user_id = users.id AND revoked_at IS NULL)`,
+          )
+          .run(change.newHash, now, change.userId, change.currentHash, change.keepSessionId);
+        if (updated.changes !== 1) return { kind: 'stale' };
+        const revoked = this.#revokeWhere(
+          'user_id = ? AND id != ?',
+          [change.userId, change.keepSessionId],
+          'password_changed',
+          now,
+        );
+        return { kind: 'changed', revoked };
       }),
     );
   }
 
-  async createSession(session: SessionRecord, token: RefreshTokenRecord | null): Promise<void> {
-    this.#guard(() =>
+  async createSession(
+    session: SessionRecord,
+    token: RefreshTokenRecord | null,
+    verifiedHash: string,
+  ): Promise<boolean> {
+    return this.#guard(() =>
       this.#transaction(() => {
-        this.#db
+        const inserted = this.#db
           .prepare(
             `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
                access_expires_at, revoked_at, revoke_reason, user_agent, ip)
-             VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)`,
+             SELECT ?, id, ?, ?, ?, ?, ?, NULL, NULL, ?, ? FROM users
+             WHERE id = ? AND password_hash = ? AND disabled_at IS NULL`,
           )
           .run(
             session.id,
-            session.userId,
             session.createdAt,
             session.lastUsedAt,
             session.expiresAt,
@@ -150,8 +162,12 @@ export class SqliteStore implements Store {
             session.accessExpiresAt,
             session.userAgent,
             session.ip,
+            session.userId,
+            verifiedHash,
           );
+        if (inserted.changes !== 1) return false;
         if (token) this.#insertToken(token);
+        return true;
       }),
     );
   }
