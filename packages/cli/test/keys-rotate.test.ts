@@ -10,6 +10,7 @@ import {
   tempDatabaseUrl,
   type ServerProcess,
 } from '../../server/test/helpers/server-process.ts';
+import { Keyring } from '../../server/src/index.ts';
 import {
   call,
   decodeHeader,
@@ -256,6 +257,57 @@ describe('key retirement (in process, fake clock)', () => {
       assert.deepEqual(await jwksKids(server), [urgent.kid]);
       const me = await call(server, 'GET', '/auth/me', { token: later.accessToken });
       assert.equal(me.status, 200, me.text);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('tessera keys rotate refuses what would break the servers', () => {
+  test('configured for another algorithm than the servers sign with: exit 2, nothing retired', async () => {
+    const env = { ...deployment(), TESSERA_SIGNING_ALG: 'ES256' };
+    assert.equal((await runCli(['migrate'], env)).code, 0);
+    const first = await runCli(['keys', 'rotate', '--now'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const before = await runCli(['keys', 'list'], env);
+
+    const wrong = await runCli(['keys', 'rotate', '--now'], { ...env, TESSERA_SIGNING_ALG: 'RS256' });
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /sign with ES256.*TESSERA_SIGNING_ALG=ES256/);
+    assert.equal((await runCli(['keys', 'list'], env)).stdout, before.stdout, 'no key added or retired');
+  });
+
+  test('HS256 with TESSERA_HS256_SECRET set: rotating would reuse the secret, so it is refused', async () => {
+    const env = {
+      ...deployment(),
+      TESSERA_SIGNING_ALG: 'HS256',
+      TESSERA_HS256_SECRET: Buffer.alloc(32, 7).toString('base64url'),
+    };
+    const run = await runCli(['keys', 'rotate', '--now'], env);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /TESSERA_HS256_SECRET is set/);
+    assert.doesNotMatch(
+      run.stderr + run.stdout,
+      new RegExp(env.TESSERA_HS256_SECRET),
+      'the secret is never printed',
+    );
+  });
+});
+
+describe('a keyring configured for another algorithm (in process)', () => {
+  test("rotating RS256 keys leaves the ES256 servers' key signing", async () => {
+    const server = await startServer({ TESSERA_SIGNING_ALG: 'ES256' });
+    try {
+      const session = await signupAndLogin(server);
+      const stranger = new Keyring(server.store, { alg: 'RS256', retireAfterSeconds: 930 });
+      await stranger.rotate(server.clock.now(), server.clock.now());
+      await server.app.tessera.keyring.load();
+      server.clock.advanceSeconds(931);
+      const refreshed = await call(server, 'POST', '/auth/refresh', {
+        body: { refreshToken: session.refreshToken },
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.equal(decodeHeader(String(refreshed.body['accessToken']))['alg'], 'ES256');
     } finally {
       await server.close();
     }

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Accounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
 import type { Services } from './http/context.ts';
-import { clientErrorHandler, installErrorHandling } from './http/errors.ts';
+import { InvalidRequestError } from '@tessera/protocol';
+import { clientErrorHandler, installErrorHandling, sendError } from './http/errors.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
 import { systemRoutes } from './http/routes/system-routes.ts';
@@ -55,6 +56,13 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     requestTimeout: 30_000,
     return503OnClosing: true,
     clientErrorHandler,
+    // Node enforces headersTimeout/requestTimeout only as often as this; its default of 30 s
+    // would let a slow-loris connection live twice as long as configured (ATTACKS AUTH-18).
+    http: { connectionsCheckingInterval: 1000 },
+    // Errors Fastify raises before routing (a malformed URL) get our body too, not Fastify's.
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, new InvalidRequestError('Malformed request URL', { cause: error }));
+    },
     ajv: {
       // Fastify's defaults coerce types ("123" for 123, [x] for x) and strip unknown fields; a
       // security API refuses both instead (ATTACKS AUTH-13, AUTH-14).
@@ -65,6 +73,13 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Only JSON bodies: a text/plain or form "simple request" can't be sent cross-site without a
   // CORS preflight then (ATTACKS WEB-03, AUTH-15).
   app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request) => {
+    // JSON is UTF-8 (RFC 8259 §8.1); a body declared in another charset would be misread.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
+      throw new InvalidRequestError('JSON bodies must be UTF-8', { status: 415 });
+    }
+  });
 
   app.decorate('tessera', services);
   installErrorHandling(app);

@@ -357,3 +357,37 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('look-alike identities', () => {
+  test('invisible and bidi characters cannot make a second account that looks like the first', async () => {
+    const server = await startServer();
+    try {
+      for (const email of [
+        'ali\u200bce@example.test',
+        'alice\u00ad@example.test',
+        'alice@exa\u2060mple.test',
+        '\u202ealice@example.test',
+      ]) {
+        assertRefused(
+          await call(server, 'POST', '/auth/signup', { body: { email, password: PASSWORD } }),
+          400,
+          'invalid_request',
+          JSON.stringify(email),
+        );
+      }
+      assertRefused(
+        await call(server, 'POST', '/auth/signup', {
+          body: { email: uniqueEmail(), password: PASSWORD, name: 'Ada\u202eevil' },
+        }),
+        400,
+        'invalid_request',
+      );
+      const family = await call(server, 'POST', '/auth/signup', {
+        body: { email: uniqueEmail(), password: PASSWORD, name: 'Ada 👩‍👩‍👧' },
+      });
+      assert.equal(family.status, 201, 'joiners in names are fine');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { buildApp, loadConfig, SqliteStore } from '../src/index.ts';
 import { assertErrorReply } from './helpers/assertions.ts';
-import { call, PASSWORD, signupAndLogin, uniqueEmail } from './helpers/test-server.ts';
+import { call, PASSWORD, signupAndLogin, startServer, uniqueEmail } from './helpers/test-server.ts';
 
 test('store locked by another process: 503 unavailable with Retry-After, then recovery without restart', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-fault-'));
@@ -71,5 +71,36 @@ test('store closed underneath the server: /readyz answers 503, /healthz stays 20
   } finally {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('no key able to sign: 503, and the refresh token is not consumed by the failed attempt', async () => {
+  const server = await startServer();
+  try {
+    const session = await signupAndLogin(server);
+    const db = new DatabaseSync(join(server.dir, 'tessera.db'));
+    try {
+      db.prepare('UPDATE signing_keys SET retires_at = ?').run(server.clock.now());
+    } finally {
+      db.close();
+    }
+    await server.app.tessera.keyring.load();
+    const refresh = await call(server, 'POST', '/auth/refresh', {
+      body: { refreshToken: session.refreshToken },
+    });
+    assertErrorReply(refresh, 503, 'unavailable');
+    const login = await call(server, 'POST', '/auth/login', {
+      body: { email: session.email, password: PASSWORD },
+    });
+    assertErrorReply(login, 503, 'unavailable');
+
+    await server.app.tessera.keyring.ensureSigningKey(server.clock.now());
+    server.clock.advanceSeconds(60); // past the grace window: a consumed token would now be reuse
+    const again = await call(server, 'POST', '/auth/refresh', {
+      body: { refreshToken: session.refreshToken },
+    });
+    assert.equal(again.status, 200, again.text);
+  } finally {
+    await server.close();
   }
 });

@@ -43,3 +43,34 @@ test('bytes the HTTP parser refuses still get the standard error body, never a 5
   // The server is still serving.
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
+
+test('a malformed URL gets the standard error body and headers', async () => {
+  const reply = await raw('GET /auth/sessions/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(reply.status, 400);
+  const body = JSON.parse(reply.body) as Record<string, unknown>;
+  assert.deepEqual(body, { error: 'invalid_request', message: 'Malformed request URL' });
+  assert.match(reply.headers, /cache-control: no-store/);
+  assert.match(reply.headers, /x-content-type-options: nosniff/);
+});
+
+test('a JSON body declared in a charset other than UTF-8 is refused with 415 (AUTH-15)', async () => {
+  for (const contentType of [
+    'application/json; charset=utf-16',
+    'application/json;charset="UTF-16LE"',
+    'application/json; charset=latin1',
+  ]) {
+    const response = await fetch(`${server.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: JSON.stringify({ email: 'a@b.co', password: 'x' }),
+    });
+    assert.equal(response.status, 415, contentType);
+    assert.equal(((await response.json()) as { error: string }).error, 'invalid_request');
+  }
+  const utf8 = await fetch(`${server.url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=UTF-8' },
+    body: JSON.stringify({ email: 'nobody@example.test', password: 'correct horse' }),
+  });
+  assert.equal(utf8.status, 401, 'UTF-8 declared explicitly is fine');
+});

@@ -27,6 +27,19 @@ export async function keysCommand(args: string[]): Promise<number> {
     });
     const now = Date.now();
     if (action === 'rotate') {
+      await keyring.load();
+      const signing = keyring.storeAlgorithm(now);
+      if (signing !== undefined && signing !== config.signingAlg) {
+        throw new UsageError(
+          `the servers sign with ${signing} but this command is configured for ${config.signingAlg}: ` +
+            `run it with TESSERA_SIGNING_ALG=${signing}, or change the servers' algorithm by restarting them`,
+        );
+      }
+      if (config.signingAlg === 'HS256' && config.hs256Secret !== undefined) {
+        throw new UsageError(
+          'TESSERA_HS256_SECRET is set, so a new key would reuse the same secret: rotate by setting a new secret and restarting the servers',
+        );
+      }
       await keyring.ensureSigningKey(now);
       const activatesAt = options.now ? now : now + JWKS_MAX_AGE_SECONDS * 1000;
       const key = await keyring.rotate(now, activatesAt);

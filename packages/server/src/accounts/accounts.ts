@@ -102,10 +102,15 @@ export class Accounts {
   }
 }
 
+// Names may hold joiners (emoji, Indic and Persian scripts need them), but no controls and no
+// bidi overrides, which make a name display as something else.
 function cleanName(name: string | undefined): string | null {
   if (name === undefined) return null;
   const trimmed = name.trim().normalize('NFC');
-  if (trimmed.length > MAX_NAME_LENGTH || /[\p{Cc}\p{Zl}\p{Zp}]/u.test(trimmed)) {
+  if (
+    trimmed.length > MAX_NAME_LENGTH ||
+    /[\p{Cc}\p{Zl}\p{Zp}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u.test(trimmed)
+  ) {
     throw new InvalidRequestError(
       `name must be at most ${MAX_NAME_LENGTH} characters without control characters`,
     );

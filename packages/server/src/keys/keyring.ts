@@ -7,6 +7,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { JWK } from 'jose';
+import { UnavailableError } from '@tessera/protocol';
 import type { KeyRecord, Store } from '../stores/store.ts';
 import { getAlgorithm, type Algorithm, type AlgorithmName } from './algorithms.ts';
 
@@ -69,14 +70,26 @@ export class Keyring {
     const active = this.#activeKey(now);
     const secret = this.#options.hs256Secret;
     if (active && (this.#options.alg !== 'HS256' || !secret || sameSecret(active, secret))) return;
-    await this.#addKey(now, now);
+    // First start, a switch of algorithm, or a new HS256 secret: the server's own configuration
+    // says so, so keys of any other algorithm retire too (after their tokens have expired).
+    await this.#addKey(now, now, { retireOtherAlgorithms: true });
     await this.load();
+  }
+
+  /** The algorithm of the key that signs in this store now, whatever this process is configured for. */
+  storeAlgorithm(now: number): AlgorithmName | undefined {
+    let newest: SigningKey | undefined;
+    for (const key of this.#keys.values()) {
+      if (key.activatesAt > now || !isPublished(key, now)) continue;
+      if (!newest || key.activatesAt >= newest.activatesAt) newest = key;
+    }
+    return newest?.algorithm.name;
   }
 
   /** Publishes a new key that starts signing at `activatesAt`; current keys retire after that. */
   async rotate(now: number, activatesAt: number): Promise<SigningKey> {
     await this.load();
-    const kid = await this.#addKey(now, activatesAt);
+    const kid = await this.#addKey(now, activatesAt, { retireOtherAlgorithms: false });
     await this.load();
     const key = this.#keys.get(kid);
     if (!key) throw new Error('rotated key did not load');
@@ -86,7 +99,9 @@ export class Keyring {
   /** The key that signs at `now`: the newest activated, unretired key of the configured algorithm. */
   signingKey(now: number): SigningKey {
     const key = this.#activeKey(now);
-    if (!key) throw new Error(`no active ${this.#options.alg} signing key`);
+    // Not a client's fault and not permanent (another instance or the CLI may add one): 503.
+    if (!key)
+      throw new UnavailableError(5, { cause: new Error(`no active ${this.#options.alg} signing key`) });
     return key;
   }
 
@@ -124,7 +139,11 @@ export class Keyring {
     return newest;
   }
 
-  async #addKey(now: number, activatesAt: number): Promise<string> {
+  async #addKey(
+    now: number,
+    activatesAt: number,
+    { retireOtherAlgorithms }: { retireOtherAlgorithms: boolean },
+  ): Promise<string> {
     const algorithm = getAlgorithm(this.#options.alg);
     if (!algorithm) throw new Error(`unsupported algorithm ${this.#options.alg}`);
     const secret = this.#options.hs256Secret;
@@ -153,7 +172,10 @@ export class Keyring {
     // Otherwise, being the newest by activation, it would take over signing later and then be
     // unpublished at `retiresAt` while the tokens it signed were still valid.
     const superseded = (key: SigningKey): boolean => key.activatesAt > now && key.activatesAt >= activatesAt;
+    // A rotation replaces keys of its own algorithm only: an operator running `keys rotate` with
+    // another TESSERA_SIGNING_ALG must not retire the key the servers sign with.
     const retire = [...this.#keys.values()]
+      .filter((key) => retireOtherAlgorithms || key.algorithm.name === algorithm.name)
       .map((key) => ({ key, until: superseded(key) ? activatesAt : retiresAt }))
       .filter(({ key, until }) => key.retiresAt === null || key.retiresAt > until)
       .map(({ key, until }) => ({ kid: key.kid, retiresAt: until }));

@@ -3,10 +3,11 @@ import { InvalidRequestError } from '@tessera/protocol';
 export const MAX_EMAIL_LENGTH = 254;
 
 // One "@", something on each side, a dot in the domain; no whitespace, double quotes, angle
-// brackets, controls or line separators (ATTACKS CLM-12: an email can never smuggle JSON or
+// brackets, controls, invisible format characters (zero-width, soft hyphen, bidi overrides: two
+// addresses that look the same must be the same) or line separators (ATTACKS CLM-12: an email can never smuggle JSON or
 // headers). An apostrophe stays legal in the local part: o'brien@example.com is a real address.
 const EMAIL =
-  /^[^\s@"<>()[\]\\,;:\p{Cc}\p{Zl}\p{Zp}]{1,64}@[^\s@"'<>()[\]\\,;:\p{Cc}\p{Zl}\p{Zp}]+\.[^\s@"'<>()[\]\\,;:.\p{Cc}\p{Zl}\p{Zp}]+$/u;
+  /^[^\s@"<>()[\]\\,;:\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]{1,64}@[^\s@"'<>()[\]\\,;:\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]+\.[^\s@"'<>()[\]\\,;:.\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]+$/u;
 
 /**
  * The one canonical form of an email (ATTACKS AUTH-11): trimmed, NFKC (so fullwidth letters fold

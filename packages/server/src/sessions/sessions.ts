@@ -67,6 +67,7 @@ export class Sessions {
 
   /** Creates a session at login. `remember: false` → no refresh token; one access lifetime. */
   async start(user: UserRecord, remember: boolean, client: ClientInfo, now: number): Promise<TokenGrant> {
+    this.#tokens.assertCanSign(now); // before the session exists: nothing half-written
     const accessExpiresAt = this.#accessExpiresAt(now);
     const expiresAt = remember ? now + this.#settings.sessionMaxAge * 1000 : accessExpiresAt;
     const refreshExpiresAt = remember ? Math.min(now + this.#settings.refreshTtl * 1000, expiresAt) : null;
@@ -111,6 +112,8 @@ export class Sessions {
     // A value of the wrong shape (an access token, garbage, another version) never reaches the
     // store (ATTACKS RT-09, RT-11).
     if (!isRefreshTokenFormat(presented)) throw new InvalidGrantError();
+    // Fail before the refresh token is consumed, not after: a retry must not look like reuse.
+    this.#tokens.assertCanSign(now);
     const successor = newRefreshToken();
     const outcome = await this.#store.rotateRefreshToken({
       presentedHash: hashRefreshToken(presented),

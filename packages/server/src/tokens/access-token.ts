@@ -57,6 +57,11 @@ export class AccessTokens {
     return this.#settings.ttl;
   }
 
+  /** Throws `UnavailableError` unless a key can sign at `now` (checked before state changes). */
+  assertCanSign(now: number): void {
+    this.#keyring.signingKey(now);
+  }
+
   async issue(
     subject: { userId: string; role: Role; sessionId: string },
     now: number,
