@@ -24,6 +24,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** How often keys are reloaded from the store, to pick up rotations from the CLI. */
   keyReloadIntervalMs?: number;
+  /** How often revocations made by other processes on the same store are read (ms). */
+  revocationSyncIntervalMs?: number;
 }
 
 declare module 'fastify' {
@@ -101,7 +103,16 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     services.keyring.load().catch((error: unknown) => app.log.warn({ err: error }, 'key reload failed'));
   }, options.keyReloadIntervalMs ?? 30_000);
   maintenance.unref();
-  app.addHook('onClose', async () => clearInterval(maintenance));
+  const revocationSync = setInterval(() => {
+    services.sessions
+      .syncRevocations(services.now())
+      .catch((error: unknown) => app.log.warn({ err: error }, 'revocation sync failed'));
+  }, options.revocationSyncIntervalMs ?? 1000);
+  revocationSync.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(maintenance);
+    clearInterval(revocationSync);
+  });
 
   return app;
 }
@@ -130,7 +141,7 @@ async function createServices(config: Config, store: Store, now: () => number): 
       refreshTtlMs: config.refreshTtl * 1000,
     },
   });
-  await sessions.loadRevocations(now());
+  await sessions.syncRevocations(now());
   const rateLimits = new RateLimits(store, config);
   const accounts = new Accounts(store, new PasswordHasher(), rateLimits, sessions);
   return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, now };

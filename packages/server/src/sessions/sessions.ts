@@ -50,6 +50,7 @@ export class Sessions {
   readonly #tokens: AccessTokens;
   readonly #revocations: RevocationList;
   readonly #settings: SessionSettings;
+  #cursor = 0;
 
   constructor(store: Store, tokens: AccessTokens, revocations: RevocationList, settings: SessionSettings) {
     this.#store = store;
@@ -58,10 +59,18 @@ export class Sessions {
     this.#settings = settings;
   }
 
-  /** Loads the revoked sessions whose tokens may still be unexpired (at start, before serving). */
-  async loadRevocations(now: number): Promise<void> {
-    for (const revoked of await this.#store.listRevocations(now - this.#settings.policy.skewMs)) {
-      this.#revocations.add(revoked);
+  /**
+   * Reads revocations committed since the last call — by this process, another one on the same
+   * store, or the CLI — into the in-memory list. Called at start, before serving, and then every
+   * second, so a restart never brings a revoked token back and no process lags by more.
+   */
+  async syncRevocations(now: number): Promise<void> {
+    // The store answers in pages: read until the cursor stops moving.
+    for (;;) {
+      const page = await this.#store.listRevocations(now - this.#settings.policy.skewMs, this.#cursor);
+      for (const entry of page.revoked) this.#revocations.add(entry);
+      if (page.cursor === this.#cursor) return;
+      this.#cursor = page.cursor;
     }
   }
 

@@ -37,8 +37,11 @@ export interface Store {
   /** Revokes one session; `null` when it does not exist or was already revoked. */
   revokeSession(id: string, reason: RevokeReason, now: number): Promise<RevokedSession | null>;
   revokeUserSessions(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]>;
-  /** Revoked sessions that may still have unexpired access tokens (`accessExpiresAt > after`). */
-  listRevocations(after: number): Promise<RevokedSession[]>;
+  /**
+   * Revocations committed after `cursor` (0: from the start) whose access tokens may still be
+   * unexpired (`accessExpiresAt > after`), with the cursor to ask from next time.
+   */
+  listRevocations(after: number, cursor: number): Promise<{ cursor: number; revoked: RevokedSession[] }>;
 
   listKeys(): Promise<KeyRecord[]>;
   /** Inserts a key and sets the retirement time of the keys it replaces, atomically. */

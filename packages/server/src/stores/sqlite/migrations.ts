@@ -66,4 +66,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'revocation log shared by every process on the file',
+    sql: `
+      -- Append-only: each revoked session once, in commit order. Other processes on the same file
+      -- (a second server, the CLI) read it from their cursor, so a revocation anywhere is felt
+      -- everywhere within a poll interval; it is also the cursor of the revocation feed.
+      CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        access_expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX revocations_by_expiry ON revocations (access_expires_at);
+      INSERT INTO revocations (session_id, user_id, revoked_at, access_expires_at)
+        SELECT id, user_id, revoked_at, access_expires_at FROM sessions
+        WHERE revoked_at IS NOT NULL ORDER BY revoked_at;
+    `,
+  },
 ];

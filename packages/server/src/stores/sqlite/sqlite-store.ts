@@ -284,15 +284,23 @@ export class SqliteStore implements Store {
     );
   }
 
-  async listRevocations(after: number): Promise<RevokedSession[]> {
-    return this.#guard(() =>
-      this.#db
+  async listRevocations(
+    after: number,
+    cursor: number,
+  ): Promise<{ cursor: number; revoked: RevokedSession[] }> {
+    return this.#guard(() => {
+      const rows = this.#db
         .prepare(
-          'SELECT id, user_id, revoked_at, access_expires_at FROM sessions WHERE revoked_at IS NOT NULL AND access_expires_at > ?',
+          `SELECT seq, session_id AS id, user_id, revoked_at, access_expires_at FROM revocations
+           WHERE seq > ? ORDER BY seq LIMIT 10000`,
         )
-        .all(after)
-        .map((row) => revokedFromRow(row as Row)),
-    );
+        .all(cursor) as Row[];
+      const last = rows.at(-1);
+      return {
+        cursor: last ? Number(last['seq']) : cursor,
+        revoked: rows.filter((row) => Number(row['access_expires_at']) > after).map(revokedFromRow),
+      };
+    });
   }
 
   async listKeys(): Promise<KeyRecord[]> {
@@ -367,14 +375,21 @@ export class SqliteStore implements Store {
       .run(now, accessExpiresAt, id);
   }
 
+  /** Revokes the matching live sessions and appends them to the revocation log (same transaction). */
   #revokeWhere(where: string, params: SQLInputValue[], reason: RevokeReason, now: number): RevokedSession[] {
-    return this.#db
+    const revoked = this.#db
       .prepare(
         `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE revoked_at IS NULL AND ${where}
          RETURNING id, user_id, revoked_at, access_expires_at`,
       )
       .all(now, reason, ...params)
       .map((row) => revokedFromRow(row as Row));
+    const log = this.#db.prepare(
+      'INSERT INTO revocations (session_id, user_id, revoked_at, access_expires_at) VALUES (?, ?, ?, ?)',
+    );
+    for (const entry of revoked)
+      log.run(entry.sessionId, entry.userId, entry.revokedAt, entry.accessExpiresAt);
+    return revoked;
   }
 
   #one<T>(sql: string, params: SQLInputValue[], map: (row: Row) => T): Promise<T | null> {

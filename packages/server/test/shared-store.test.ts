@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertTokenRefused } from './helpers/assertions.ts';
+import { call, login, signupAndLogin, startServer, type Reply } from './helpers/test-server.ts';
+
+/** Polls until `probe` answers `status`, for at most `ms`; returns the last reply. */
+async function eventually(probe: () => Promise<Reply>, status: number, ms: number): Promise<Reply> {
+  const deadline = Date.now() + ms;
+  let reply = await probe();
+  while (reply.status !== status && Date.now() < deadline) {
+    await sleep(50);
+    reply = await probe();
+  }
+  return reply;
+}
+
+test('two servers on one SQLite file: a revocation on one is refused by the other within about a second', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-shared-'));
+  const a = await startServer({}, { dir });
+  const b = await startServer({}, { dir, clock: a.clock });
+  try {
+    const session = await signupAndLogin(a);
+    const other = await login(a, session.email);
+    assert.equal(
+      (await call(b, 'GET', '/auth/me', { token: session.accessToken })).status,
+      200,
+      'B trusts A’s tokens',
+    );
+
+    assert.equal((await call(a, 'POST', '/auth/logout', { token: session.accessToken })).status, 204);
+    const started = Date.now();
+    const refused = await eventually(
+      () => call(b, 'GET', '/auth/me', { token: session.accessToken }),
+      401,
+      3000,
+    );
+    assertTokenRefused(refused, 'token_revoked');
+    assert.ok(Date.now() - started < 2500, `B refused after ${Date.now() - started} ms`);
+    assert.equal(
+      (await call(b, 'GET', '/auth/me', { token: other.accessToken })).status,
+      200,
+      'other sessions unaffected',
+    );
+
+    // Reuse detected on B is felt on A as well.
+    const rotated = await call(b, 'POST', '/auth/refresh', { body: { refreshToken: other.refreshToken } });
+    assert.equal(rotated.status, 200);
+    a.clock.advanceSeconds(11);
+    assert.equal(
+      (await call(a, 'POST', '/auth/refresh', { body: { refreshToken: other.refreshToken } })).status,
+      401,
+    );
+    const fresh = String(rotated.body['accessToken']);
+    assertTokenRefused(
+      await eventually(() => call(b, 'GET', '/auth/me', { token: fresh }), 401, 3000),
+      'token_revoked',
+    );
+  } finally {
+    await b.close({ keepData: true });
+    await a.close({ keepData: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
