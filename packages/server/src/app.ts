@@ -99,8 +99,9 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.
   const maintenance = setInterval(() => {
-    services.sessions.pruneRevocations(services.now());
-    services.keyring.load().catch((error: unknown) => app.log.warn({ err: error }, 'key reload failed'));
+    Promise.all([services.sessions.pruneRevocations(services.now()), services.keyring.load()]).catch(
+      (error: unknown) => app.log.warn({ err: error }, 'maintenance failed'),
+    );
   }, options.keyReloadIntervalMs ?? 30_000);
   maintenance.unref();
   const revocationSync = setInterval(() => {

@@ -382,6 +382,26 @@ describe('look-alike identities', () => {
         400,
         'invalid_request',
       );
+      // Lone surrogates would be stored as U+FFFD and collide: refused in emails, names, passwords.
+      for (const body of [
+        { email: 'a\uD800@example.test', password: PASSWORD },
+        { email: uniqueEmail(), password: PASSWORD, name: 'Ada\uDFFF' },
+        { email: uniqueEmail(), password: 'long enough \uD800' },
+      ]) {
+        assertRefused(
+          await call(server, 'POST', '/auth/signup', { body }),
+          400,
+          'invalid_request',
+          JSON.stringify(body),
+        );
+      }
+      assertRefused(
+        await call(server, 'POST', '/auth/login', {
+          body: { email: uniqueEmail(), password: 'long enough \uDFFF' },
+        }),
+        400,
+        'invalid_request',
+      );
       const family = await call(server, 'POST', '/auth/signup', {
         body: { email: uniqueEmail(), password: PASSWORD, name: 'Ada 👩‍👩‍👧' },
       });

@@ -129,4 +129,28 @@ test('per-address limits count an IPv6 /64 as one client', () => {
   assert.equal(addressKey('::1'), '0:0:0:0::/64');
   assert.equal(addressKey('203.0.113.9'), '203.0.113.9');
   assert.equal(addressKey('::ffff:203.0.113.9'), '::ffff:203.0.113.9');
+  // Zone ids name an interface, not a client, and may contain colons or dots: never a throw.
+  assert.equal(addressKey('fe80::1%eth0.5'), 'fe80:0:0:0::/64');
+  assert.equal(addressKey('fe80::1%1:2:3:4:5:6:7:8'), 'fe80:0:0:0::/64');
+  assert.equal(addressKey('::'), '0:0:0:0::/64');
+});
+
+test('a hostile forwarded address from a trusted proxy is a client like any other, never a 500', async () => {
+  const server = await startServer({ TESSERA_TRUST_PROXY: '127.0.0.1' });
+  try {
+    for (const forwarded of [
+      'fe80::1%1:2:3:4:5:6:7:8',
+      '203.0.113.9, 1::2%3:4:5:6:7:8:9:a',
+      'not-an-ip',
+      '::',
+    ]) {
+      const reply = await call(server, 'POST', '/auth/login', {
+        body: { email: 'nobody@example.test', password: PASSWORD },
+        headers: { 'x-forwarded-for': forwarded },
+      });
+      assertRefused(reply, 401, 'invalid_credentials', forwarded);
+    }
+  } finally {
+    await server.close();
+  }
 });

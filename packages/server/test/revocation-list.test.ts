@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../src/index.ts';
 import { RevocationList } from '../src/sessions/revocation-list.ts';
 
 test('a revoked session is refused until its last access token plus the leeway, then forgotten', () => {
@@ -17,4 +21,53 @@ test('a later revocation of the same session never shortens the window', () => {
   list.add({ sessionId: 's', userId: 'u', revokedAt: 0, accessExpiresAt: 2_000 });
   list.add({ sessionId: 's', userId: 'u', revokedAt: 0, accessExpiresAt: 1_000 });
   assert.equal(list.has('s', 1_500), true);
+});
+
+test("the store's revocation log forgets entries once their tokens have expired", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
+  const store = SqliteStore.open(join(dir, 't.db'));
+  try {
+    const now = 1_000_000;
+    await store.createUser({
+      id: 'u1',
+      email: 'u1@example.test',
+      name: null,
+      passwordHash: 'h',
+      role: 'user',
+      createdAt: now,
+      updatedAt: now,
+      disabledAt: null,
+    });
+    for (const [id, accessExpiresAt] of [
+      ['s1', now + 60_000],
+      ['s2', now + 600_000],
+    ] as const) {
+      const session = {
+        id,
+        userId: 'u1',
+        createdAt: now,
+        lastUsedAt: now,
+        expiresAt: now + 1e6,
+        idleExpiresAt: now + 1e6,
+      };
+      assert.ok(
+        await store.createSession(
+          { ...session, accessExpiresAt, revokedAt: null, revokeReason: null, userAgent: null, ip: null },
+          null,
+          'h',
+        ),
+      );
+    }
+    assert.equal((await store.revokeUserSessions('u1', 'logout_all', now)).length, 2);
+    assert.equal((await store.listRevocations(0, 0)).revoked.length, 2);
+    await store.pruneRevocations(now + 60_000);
+    const left = await store.listRevocations(0, 0);
+    assert.deepEqual(
+      left.revoked.map((entry) => entry.sessionId),
+      ['s2'],
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

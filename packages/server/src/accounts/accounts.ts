@@ -62,8 +62,9 @@ export class Accounts {
       ? await this.#hasher.verify(user.passwordHash, input.password)
       : await this.#hasher.verifyAgainstDummy(input.password);
     if (!user || !passwordOk || user.disabledAt !== null) throw new InvalidCredentialsError();
+    const grant = await this.#sessions.start(user, input.remember ?? true, client, now);
     await this.#limits.clearLogin(email);
-    return this.#sessions.start(user, input.remember ?? true, client, now);
+    return grant;
   }
 
   /**
@@ -109,6 +110,7 @@ function cleanName(name: string | undefined): string | null {
   const trimmed = name.trim().normalize('NFC');
   if (
     trimmed.length > MAX_NAME_LENGTH ||
+    !trimmed.isWellFormed() ||
     /[\p{Cc}\p{Zl}\p{Zp}\u200E\u200F\u202A-\u202E\u2066-\u2069]/u.test(trimmed)
   ) {
     throw new InvalidRequestError(

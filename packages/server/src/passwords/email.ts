@@ -16,7 +16,8 @@ const EMAIL =
  */
 export function canonicalEmail(input: string): string {
   const email = input.trim().normalize('NFKC').toLowerCase();
-  if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
+  // A lone surrogate would be stored as U+FFFD and collide with other spellings: refuse it.
+  if (email.length > MAX_EMAIL_LENGTH || !email.isWellFormed() || !EMAIL.test(email)) {
     throw new InvalidRequestError('email must be a valid email address');
   }
   return email;

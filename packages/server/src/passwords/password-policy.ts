@@ -23,8 +23,10 @@ export function assertAcceptablePassword(password: string, field = 'password'): 
   }
 }
 
-/** Throws `InvalidRequestError` when a password is over the byte limit (checked on every path). */
+/** Throws `InvalidRequestError` when a password is over the byte limit or not valid Unicode. */
 export function assertPasswordSize(password: string, field = 'password'): void {
+  // Lone surrogates become U+FFFD in UTF-8, so two different passwords would hash the same.
+  if (!password.isWellFormed()) throw new InvalidRequestError(`${field} must be valid Unicode text`);
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
     throw new InvalidRequestError(`${field} must be at most ${MAX_PASSWORD_BYTES} bytes`);
   }

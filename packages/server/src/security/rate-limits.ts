@@ -17,7 +17,7 @@ export interface RateLimitSettings {
  * guesses sent concurrently — all in flight while argon2 runs — are counted as they arrive
  * rather than after. The account limit applies to unknown emails exactly as to known ones, so it
  * tells nothing about which accounts exist; while it holds, even the right password is refused.
- * Counters live in the store, so instances sharing a store share them.
+ * Counters live in the store: shared across instances on PostgreSQL/Redis, per process on SQLite.
  */
 export class RateLimits {
   readonly #store: Store;
@@ -76,13 +76,15 @@ export class RateLimits {
  * alone.
  */
 export function addressKey(ip: string): string {
-  if (!isIPv6(ip) || ip.includes('.')) return ip;
-  const [head = '', tail = ''] = ip.split('::', 2);
+  // A zone id ("%eth0") says nothing about who the client is, and may itself hold colons.
+  const address = ip.split('%', 1)[0] ?? ip;
+  if (!isIPv6(address) || address.includes('.')) return address;
+  const [head = '', tail = ''] = address.split('::', 2);
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::')
-    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
-    : left;
+  const missing = address.includes('::') ? 8 - left.length - right.length : 0;
+  if (missing < 0) return address;
+  const groups = [...left, ...Array<string>(missing).fill('0'), ...right];
   return `${groups
     .slice(0, 4)
     .map((group) => Number.parseInt(group || '0', 16).toString(16))

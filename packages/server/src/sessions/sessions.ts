@@ -153,9 +153,10 @@ export class Sessions {
     }
   }
 
-  /** Drops revocations whose access tokens have all expired; returns how many remain. */
-  pruneRevocations(now: number): number {
-    return this.#revocations.prune(now);
+  /** Drops revocations whose access tokens have all expired, in memory and in the store's log. */
+  async pruneRevocations(now: number): Promise<void> {
+    this.#revocations.prune(now);
+    await this.#store.pruneRevocations(now - this.#settings.policy.skewMs);
   }
 
   /** Checks a bearer token and that its session is not revoked (no store read: SPEC §3). */

@@ -42,6 +42,8 @@ export interface Store {
    * unexpired (`accessExpiresAt > after`), with the cursor to ask from next time.
    */
   listRevocations(after: number, cursor: number): Promise<{ cursor: number; revoked: RevokedSession[] }>;
+  /** Forgets logged revocations whose access tokens all expired before `before`. */
+  pruneRevocations(before: number): Promise<void>;
 
   listKeys(): Promise<KeyRecord[]>;
   /** Inserts a key and sets the retirement time of the keys it replaces, atomically. */

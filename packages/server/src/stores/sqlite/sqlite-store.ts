@@ -66,6 +66,11 @@ export class SqliteStore implements Store {
     for (const migration of SQLITE_MIGRATIONS) {
       if (migration.version <= current) continue;
       this.#transaction(() => {
+        // Another process may have applied it while we waited for the write lock.
+        const done = this.#db
+          .prepare('SELECT 1 FROM schema_migrations WHERE version = ?')
+          .get(migration.version);
+        if (done) return;
         this.#db.exec(migration.sql);
         this.#db
           .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
@@ -301,6 +306,10 @@ export class SqliteStore implements Store {
         revoked: rows.filter((row) => Number(row['access_expires_at']) > after).map(revokedFromRow),
       };
     });
+  }
+
+  async pruneRevocations(before: number): Promise<void> {
+    this.#guard(() => this.#db.prepare('DELETE FROM revocations WHERE access_expires_at <= ?').run(before));
   }
 
   async listKeys(): Promise<KeyRecord[]> {
