@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Accounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
@@ -10,6 +12,7 @@ import { authRoutes } from './http/routes/auth-routes.ts';
 import { systemRoutes } from './http/routes/system-routes.ts';
 import { Keyring } from './keys/keyring.ts';
 import { PasswordHasher } from './passwords/password-hasher.ts';
+import { Csrf } from './security/csrf.ts';
 import { RateLimits } from './security/rate-limits.ts';
 import { RevocationList } from './sessions/revocation-list.ts';
 import { Sessions } from './sessions/sessions.ts';
@@ -84,6 +87,16 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   app.decorate('tessera', services);
+  await app.register(fastifyCookie);
+  // CORS for the configured origins only, never reflected, never `*` (ATTACKS WEB-07).
+  const corsOrigins = new Set(config.corsOrigins);
+  await app.register(fastifyCors, {
+    origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins.has(origin)),
+    credentials: true,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['content-type', 'authorization', 'x-csrf-token'],
+    maxAge: 600,
+  });
   installErrorHandling(app);
   app.addHook('onSend', async (_request, reply) => {
     void reply.header('x-content-type-options', 'nosniff');
@@ -145,5 +158,7 @@ async function createServices(config: Config, store: Store, now: () => number): 
   await sessions.syncRevocations(now());
   const rateLimits = new RateLimits(store, config);
   const accounts = new Accounts(store, new PasswordHasher(), rateLimits, sessions);
-  return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, now };
+  // Cookie-mode requests may come from the server's own origin and the configured ones.
+  const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
+  return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, csrf, now };
 }

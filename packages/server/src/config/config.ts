@@ -25,5 +25,7 @@ export interface Config {
   /** Proxy addresses or CIDRs whose `X-Forwarded-For` is believed; empty trusts none. */
   trustProxy: string[];
   earlyRefresh: EarlyRefreshPolicy;
+  /** Browser origins allowed to call with credentials (CORS) and to send cookie-mode requests. */
+  corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }

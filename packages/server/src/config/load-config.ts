@@ -37,6 +37,7 @@ const KNOWN = new Set([
   'TESSERA_TRUST_PROXY',
   'TESSERA_EARLY_REFRESH',
   'TESSERA_LOG_LEVEL',
+  'TESSERA_CORS_ORIGINS',
 ]);
 
 /**
@@ -87,6 +88,7 @@ export function loadConfig(env: Source = process.env): Config {
     ipRateLimit: integer(get, 'TESSERA_IP_RATE_LIMIT', 120, 1, 1_000_000_000),
     trustProxy: trustProxy(get('TESSERA_TRUST_PROXY')),
     earlyRefresh: oneOf(get, 'TESSERA_EARLY_REFRESH', ['allow', 'revoke'] as const, 'allow'),
+    corsOrigins: origins(get('TESSERA_CORS_ORIGINS')),
     logLevel: oneOf(
       get,
       'TESSERA_LOG_LEVEL',
@@ -202,6 +204,30 @@ function trustProxy(text: string | undefined): string[] {
     }
   }
   return entries;
+}
+
+function origins(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const list = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of list) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    // Exact origins only (scheme://host[:port]): no wildcards, paths or "null" (ATTACKS WEB-07).
+    if (origin !== entry || !/^https?:/.test(entry)) {
+      throw new ConfigError(
+        'TESSERA_CORS_ORIGINS',
+        `"${entry}" is not an origin like https://app.example.com`,
+      );
+    }
+  }
+  return list;
 }
 
 function oneOf<const T extends string>(get: Getter, name: string, values: readonly T[], fallback: T): T {

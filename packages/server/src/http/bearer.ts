@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { InvalidRequestError, InvalidTokenError } from '@tessera/protocol';
 import { MAX_TOKEN_LENGTH } from '../tokens/jws-precheck.ts';
+import { ACCESS_COOKIE, readCookie } from './cookies.ts';
 import { MissingCredentialsError } from './errors.ts';
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive
@@ -29,11 +30,34 @@ export function readBearerToken(request: FastifyRequest): string | null {
   return token;
 }
 
-/** Like `readBearerToken`, but a missing token is a 401. */
-export function requireBearerToken(request: FastifyRequest): string {
-  const token = readBearerToken(request);
-  if (token === null) throw new MissingCredentialsError();
-  return token;
+/** Where an access token came from: the `Authorization` header or the cookie-mode cookie. */
+export interface PresentedToken {
+  token: string;
+  via: 'header' | 'cookie';
+}
+
+/**
+ * The access token of a request, from the `Authorization` header or, in cookie mode, from the
+ * access cookie; `null` when there is neither. Both at once is a malformed request (RFC 6750 §2:
+ * one method only; ATTACKS HTTP-06).
+ */
+export function readAccessToken(request: FastifyRequest): PresentedToken | null {
+  const header = readBearerToken(request);
+  const cookie = readCookie(request, ACCESS_COOKIE);
+  if (header !== null && cookie !== undefined) {
+    throw new InvalidRequestError('Send the access token in one place only: header or cookie');
+  }
+  if (header !== null) return { token: header, via: 'header' };
+  if (cookie === undefined) return null;
+  if (cookie.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(cookie)) throw new InvalidTokenError();
+  return { token: cookie, via: 'cookie' };
+}
+
+/** Like `readAccessToken`, but a missing token is a 401. */
+export function requireAccessToken(request: FastifyRequest): PresentedToken {
+  const presented = readAccessToken(request);
+  if (presented === null) throw new MissingCredentialsError();
+  return presented;
 }
 
 function hasQueryToken(request: FastifyRequest): boolean {

@@ -6,7 +6,9 @@ import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
 import type { Store } from '../stores/store.ts';
 import type { AccessTokenClaims, AccessTokens } from '../tokens/access-token.ts';
-import { requireBearerToken } from './bearer.ts';
+import type { Csrf } from '../security/csrf.ts';
+import { requireAccessToken } from './bearer.ts';
+import { CSRF_COOKIE, readCookie } from './cookies.ts';
 
 /** What the routes work with; built once by `buildApp`. */
 export interface Services {
@@ -17,13 +19,25 @@ export interface Services {
   sessions: Sessions;
   accounts: Accounts;
   rateLimits: RateLimits;
+  csrf: Csrf;
   /** Milliseconds since the epoch; injectable so tests freeze time instead of sleeping. */
   now(): number;
 }
 
-/** Verifies the request's bearer token and its session; throws the matching 401. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Verifies the request's access token (header or cookie) and its session; throws the matching
+ * 401. A state-changing request authenticated by cookie must also pass the CSRF checks (403
+ * `csrf_failed`); a Bearer header needs none, since a browser never adds it by itself.
+ */
 export async function authenticate(services: Services, request: FastifyRequest): Promise<AccessTokenClaims> {
-  return services.sessions.authenticate(requireBearerToken(request), services.now());
+  const presented = requireAccessToken(request);
+  const claims = await services.sessions.authenticate(presented.token, services.now());
+  if (presented.via === 'cookie' && !SAFE_METHODS.has(request.method)) {
+    services.csrf.check(request, claims.sid, readCookie(request, CSRF_COOKIE));
+  }
+  return claims;
 }
 
 export function clientInfo(request: FastifyRequest): ClientInfo {

@@ -33,6 +33,14 @@ export function presentGrant(grant: TokenGrant, now: number): Record<string, unk
   return body;
 }
 
+/** Cookie mode: the same, without the tokens, which travel in cookies (SPEC §4). */
+export function presentCookieGrant(grant: TokenGrant, now: number): Record<string, unknown> {
+  const body: Record<string, unknown> = { expiresIn: secondsUntil(grant.access.expiresAt, now) };
+  if (grant.refreshExpiresAt !== null) body['refreshExpiresIn'] = secondsUntil(grant.refreshExpiresAt, now);
+  body['user'] = presentUser(grant.user);
+  return body;
+}
+
 export function presentSession(session: SessionRecord, currentSessionId: string): Record<string, unknown> {
   return {
     id: session.id,

@@ -37,6 +37,21 @@ export const tokenResponseSchema = {
   additionalProperties: false,
 } as const;
 
+/** Cookie mode answers without tokens: they are in `Set-Cookie`. */
+export const cookieGrantResponseSchema = {
+  type: 'object',
+  properties: {
+    expiresIn: { type: 'integer' },
+    refreshExpiresIn: { type: 'integer' },
+    user: userSchema,
+  },
+  required: ['expiresIn', 'user'],
+  additionalProperties: false,
+} as const;
+
+/** What login and refresh answer, in either mode. */
+export const grantResponseSchema = { anyOf: [tokenResponseSchema, cookieGrantResponseSchema] } as const;
+
 export const errorSchema = {
   type: 'object',
   properties: { error: { type: 'string' }, message: { type: 'string' } },

@@ -187,10 +187,15 @@ export class Sessions {
    * caller is also authenticated, only a session of the same user is revoked (ATTACKS RT-06).
    */
   async revokeByRefreshToken(presented: unknown, onlyForUser: string | null, now: number): Promise<void> {
-    if (!isRefreshTokenFormat(presented)) return;
-    const session = await this.#store.findSessionByRefreshToken(hashRefreshToken(presented));
+    const session = await this.sessionOfRefreshToken(presented);
     if (!session || (onlyForUser !== null && session.userId !== onlyForUser)) return;
     await this.revoke(session.id, 'logout', now);
+  }
+
+  /** The session a refresh token belongs to (whatever its state), without consuming it. */
+  async sessionOfRefreshToken(presented: unknown): Promise<SessionRecord | null> {
+    if (!isRefreshTokenFormat(presented)) return null;
+    return this.#store.findSessionByRefreshToken(hashRefreshToken(presented));
   }
 
   /** A session of `userId`, or `null` when it does not exist or is someone else's. */

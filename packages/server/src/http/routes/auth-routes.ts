@@ -1,13 +1,22 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidRequestError, TesseraError } from '@tessera/protocol';
+import type { TokenGrant } from '../../sessions/sessions.ts';
+import {
+  clearSessionCookies,
+  CSRF_COOKIE,
+  readCookie,
+  REFRESH_COOKIE,
+  setSessionCookies,
+} from '../cookies.ts';
 import { MissingCredentialsError } from '../errors.ts';
-import { readBearerToken } from '../bearer.ts';
+import { readAccessToken } from '../bearer.ts';
 import { authenticate, clientInfo, type Services } from '../context.ts';
-import { presentGrant, presentUser } from '../present.ts';
+import { presentCookieGrant, presentGrant, presentUser } from '../present.ts';
 import {
   emailSchema,
   passwordSchema,
+  grantResponseSchema,
   refreshTokenSchema,
-  tokenResponseSchema,
   userSchema,
 } from '../schemas.ts';
 
@@ -20,9 +29,10 @@ interface LoginBody {
   email: string;
   password: string;
   remember?: boolean;
+  cookie?: boolean;
 }
 interface RefreshBody {
-  refreshToken: string;
+  refreshToken?: string;
 }
 interface LogoutBody {
   refreshToken?: string;
@@ -31,6 +41,22 @@ interface LogoutBody {
 /** Sign-up, login, refresh and logout (SPEC §4). */
 export function authRoutes(app: FastifyInstance, services: Services): void {
   const { accounts, sessions, rateLimits } = services;
+
+  const sendGrant = (reply: FastifyReply, grant: TokenGrant, cookie: boolean, now: number): FastifyReply => {
+    if (!cookie) return reply.send(presentGrant(grant, now));
+    setSessionCookies(reply, grant, services.csrf.tokenFor(grant.access.claims.sid), now);
+    return reply.send(presentCookieGrant(grant, now));
+  };
+
+  /** A refresh or logout by the refresh cookie is a state change by cookie: CSRF applies. */
+  const checkRefreshCookieCsrf = async (request: FastifyRequest, refreshToken: string): Promise<void> => {
+    const session = await sessions.sessionOfRefreshToken(refreshToken);
+    if (session === null) {
+      services.csrf.checkOrigin(request);
+      return;
+    }
+    services.csrf.check(request, session.id, readCookie(request, CSRF_COOKIE));
+  };
 
   app.post<{ Body: SignupBody }>(
     '/auth/signup',
@@ -63,39 +89,63 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         body: {
           type: 'object',
-          properties: { email: emailSchema, password: passwordSchema, remember: { type: 'boolean' } },
+          properties: {
+            email: emailSchema,
+            password: passwordSchema,
+            remember: { type: 'boolean' },
+            cookie: { type: 'boolean' },
+          },
           required: ['email', 'password'],
           additionalProperties: false,
         },
-        response: { 200: tokenResponseSchema },
+        response: { 200: grantResponseSchema },
       },
     },
     async (request, reply) => {
       const now = services.now();
       await rateLimits.hitAddress(request.ip, now);
+      // Login CSRF: a cross-site page must not log the browser into an account (ATTACKS WEB-05).
+      if (request.body.cookie === true) services.csrf.checkOrigin(request);
       const grant = await accounts.login(request.body, clientInfo(request), now);
-      return reply.send(presentGrant(grant, now));
+      return sendGrant(reply, grant, request.body.cookie === true, now);
     },
   );
 
   app.post<{ Body: RefreshBody }>(
     '/auth/refresh',
     {
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         body: {
           type: 'object',
           properties: { refreshToken: refreshTokenSchema },
-          required: ['refreshToken'],
           additionalProperties: false,
         },
-        response: { 200: tokenResponseSchema },
+        response: { 200: grantResponseSchema },
       },
     },
     async (request, reply) => {
       const now = services.now();
       await rateLimits.hitAddress(request.ip, now);
-      const grant = await sessions.refresh(request.body.refreshToken, now);
-      return reply.send(presentGrant(grant, now));
+      const fromBody = request.body.refreshToken;
+      if (fromBody !== undefined) return sendGrant(reply, await sessions.refresh(fromBody, now), false, now);
+      // Cookie mode: the refresh token is the /auth-scoped cookie, and the request must pass CSRF.
+      const fromCookie = readCookie(request, REFRESH_COOKIE);
+      if (fromCookie === undefined) {
+        throw new InvalidRequestError(
+          'body must have refreshToken (or send the refresh cookie in cookie mode)',
+        );
+      }
+      await checkRefreshCookieCsrf(request, fromCookie);
+      try {
+        return sendGrant(reply, await sessions.refresh(fromCookie, now), true, now);
+      } catch (error) {
+        // The session is over: clear the cookies so the browser stops presenting them.
+        if (error instanceof TesseraError && error.status === 401) clearSessionCookies(reply);
+        throw error;
+      }
     },
   );
 
@@ -116,22 +166,30 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const now = services.now();
-      const refreshToken = request.body?.refreshToken;
-      const bearer = readBearerToken(request);
-      if (bearer === null && refreshToken === undefined) throw new MissingCredentialsError();
+      const bodyToken = request.body?.refreshToken;
+      const cookieToken = readCookie(request, REFRESH_COOKIE);
+      const presented = readAccessToken(request);
+      if (presented === null && bodyToken === undefined && cookieToken === undefined) {
+        throw new MissingCredentialsError();
+      }
       // A refresh token alone is enough to end its session (RFC 7009); with an expired access
       // token beside it, the refresh token still logs out.
       let userId: string | null = null;
-      if (bearer !== null) {
+      if (presented !== null) {
         try {
-          const claims = await sessions.authenticate(bearer, now);
+          const claims = await authenticate(services, request);
           userId = claims.sub;
           await sessions.revoke(claims.sid, 'logout', now);
         } catch (error) {
-          if (refreshToken === undefined) throw error;
+          if (bodyToken === undefined && cookieToken === undefined) throw error;
         }
       }
-      if (refreshToken !== undefined) await sessions.revokeByRefreshToken(refreshToken, userId, now);
+      if (bodyToken !== undefined) await sessions.revokeByRefreshToken(bodyToken, userId, now);
+      if (cookieToken !== undefined && userId === null) {
+        await checkRefreshCookieCsrf(request, cookieToken);
+        await sessions.revokeByRefreshToken(cookieToken, null, now);
+      }
+      if (presented?.via === 'cookie' || cookieToken !== undefined) clearSessionCookies(reply);
       return reply.code(204).send();
     },
   );
