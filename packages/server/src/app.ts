@@ -9,6 +9,7 @@ import { InvalidRequestError } from '@tessera/protocol';
 import { clientErrorHandler, installErrorHandling, sendError } from './http/errors.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
+import { demoRoutes } from './http/routes/demo-routes.ts';
 import { systemRoutes } from './http/routes/system-routes.ts';
 import { Keyring } from './keys/keyring.ts';
 import { PasswordHasher } from './passwords/password-hasher.ts';
@@ -108,6 +109,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   authRoutes(app, services);
   accountRoutes(app, services);
   systemRoutes(app, services);
+  demoRoutes(app);
 
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.

@@ -20,7 +20,12 @@ export interface TestServer {
  */
 export async function startServer(
   env: Record<string, string> = {},
-  options: { clock?: FakeClock; dir?: string } = {},
+  options: {
+    clock?: FakeClock;
+    dir?: string;
+    realClock?: boolean;
+    beforeListen?: (app: TesseraApp) => void;
+  } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const clock = options.clock ?? new FakeClock();
@@ -31,7 +36,9 @@ export async function startServer(
     ...env,
   });
   const store = SqliteStore.open(config.databaseUrl.slice('sqlite:'.length));
-  const app = await buildApp({ config, store, now: clock.now });
+  // A browser runs on real time; everything else freezes time with the fake clock.
+  const app = await buildApp({ config, store, now: options.realClock ? Date.now : clock.now });
+  options.beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@tessera/protocol';
+import { readAccessToken } from '../bearer.ts';
 import { authenticate, type Services } from '../context.ts';
 import { presentSession, presentUser } from '../present.ts';
 import { passwordSchema, userSchema } from '../schemas.ts';
@@ -16,6 +17,15 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
   app.get('/auth/me', { schema: { response: { 200: userSchema } } }, async (request) => {
     const claims = await authenticate(services, request);
     return presentUser(await accounts.profile(claims.sub));
+  });
+
+  // The decoded header and claims of the token that authenticated this request — never the token.
+  // Cookie-mode pages cannot read their HttpOnly token, yet may want its `exp` or `sid`.
+  app.get('/auth/token', async (request) => {
+    const claims = await authenticate(services, request);
+    const presented = readAccessToken(request);
+    const header = presented ? decodeSegment(presented.token, 0) : {};
+    return { header, claims };
   });
 
   app.get('/auth/sessions', async (request) => {
@@ -63,4 +73,9 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
       return reply.code(204).send();
     },
   );
+}
+
+/** A verified token's segment as JSON (the token was checked by `authenticate` first). */
+function decodeSegment(token: string, index: number): unknown {
+  return JSON.parse(Buffer.from(token.split('.')[index] ?? '', 'base64url').toString('utf8'));
 }

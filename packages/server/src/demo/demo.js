@@ -1,0 +1,121 @@
+// The demo page: the client SDK in cookie mode, and nothing else. Plain JavaScript so the page
+// runs from a clean clone with no build step; the SDK itself is served from its TypeScript
+// sources by the server (types stripped).
+import { createClient } from '/sdk/index.ts';
+
+const client = createClient({ baseUrl: location.origin, mode: 'cookie' });
+const $ = (id) => document.getElementById(id);
+let tokenExp = 0;
+
+function log(text, isError = false) {
+  const item = document.createElement('li');
+  item.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  if (isError) item.className = 'error';
+  $('log').prepend(item);
+}
+
+function show(signedIn) {
+  $('signed-in').hidden = !signedIn;
+  $('signed-out').hidden = signedIn;
+}
+
+async function render() {
+  const user = await client.me();
+  $('user-email').textContent = user.email;
+  const response = await client.fetch('/auth/token');
+  const { header, claims } = await response.json();
+  tokenExp = claims.exp * 1000;
+  $('token-header').textContent = JSON.stringify(header, null, 2);
+  $('token-claims').textContent = JSON.stringify(claims, null, 2);
+  await renderSessions();
+  show(true);
+  tick();
+}
+
+async function renderSessions() {
+  const body = $('sessions');
+  body.replaceChildren();
+  for (const session of await client.sessions()) {
+    const row = document.createElement('tr');
+    for (const text of [
+      new Date(session.createdAt).toLocaleString(),
+      new Date(session.lastUsedAt).toLocaleString(),
+      `${session.userAgent ?? 'unknown'}${session.current ? ' (this one)' : ''}`,
+    ]) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
+    }
+    const action = document.createElement('td');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = session.current ? 'Revoke (log out here)' : 'Revoke';
+    button.setAttribute(
+      'aria-label',
+      `Revoke the session started ${new Date(session.createdAt).toLocaleString()}`,
+    );
+    button.addEventListener('click', () =>
+      run(async () => {
+        await client.revokeSession(session.id);
+        log(`Revoked session ${session.id.slice(0, 8)}…`);
+        if (session.current) await client.logout();
+        else await renderSessions();
+      }),
+    );
+    action.append(button);
+    row.append(action);
+    body.append(row);
+  }
+}
+
+function tick() {
+  const left = Math.max(0, Math.round((tokenExp - client.serverTime()) / 1000));
+  $('countdown').textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+}
+
+async function run(action) {
+  try {
+    await action();
+  } catch (error) {
+    log(error instanceof Error ? error.message : String(error), true);
+  }
+}
+
+function credentials() {
+  return { email: $('email').value, password: $('password').value };
+}
+
+client.on('start', () => log('Session started'));
+client.on('refresh', ({ byOtherTab }) => {
+  log(byOtherTab ? 'Access token refreshed by another tab' : 'Access token refreshed automatically');
+  void run(render);
+});
+client.on('end', ({ reason }) => {
+  log(`Session ended (${reason})`);
+  show(false);
+});
+
+$('auth-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void run(async () => {
+    await client.login({ ...credentials(), remember: $('remember').checked });
+    await render();
+  });
+});
+$('signup').addEventListener('click', () =>
+  run(async () => {
+    const name = $('name').value.trim();
+    await client.signup({ ...credentials(), ...(name ? { name } : {}) });
+    log('Account created');
+    await client.login({ ...credentials(), remember: $('remember').checked });
+    await render();
+  }),
+);
+$('logout').addEventListener('click', () => run(() => client.logout()));
+$('logout-all').addEventListener('click', () => run(() => client.logoutAll()));
+
+setInterval(tick, 1000);
+void run(async () => {
+  if (await client.resume()) await render();
+  else show(false);
+});

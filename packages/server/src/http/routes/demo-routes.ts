@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '@tessera/protocol';
+
+/**
+ * The demo page at `/` (issue 3): plain HTML, CSS and the client SDK's own TypeScript sources,
+ * served as JavaScript by Node's type stripper, so a clean clone needs no build step. Every file
+ * is read once at start from a fixed folder; a request can only name a file in that list, never a
+ * path (no traversal), and the page runs under a CSP that allows nothing from elsewhere.
+ */
+const DEMO_DIR = new URL('../../demo/', import.meta.url);
+// The SDK and the error codes it shares with the server, from the monorepo's own packages.
+const SDK_DIR = new URL('../../../../client/src/', import.meta.url);
+const PROTOCOL_DIR = new URL('../../../../protocol/src/', import.meta.url);
+
+interface Asset {
+  body: string;
+  type: string;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.ts': 'text/javascript; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+};
+
+function loadFolder(dir: URL): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  for (const name of readdirSync(dir)) {
+    const extension = name.slice(name.lastIndexOf('.'));
+    const type = TYPES[extension];
+    if (type === undefined || name.endsWith('.d.ts')) continue;
+    const source = readFileSync(new URL(name, dir), 'utf8');
+    assets.set(name, { type, body: extension === '.ts' ? stripTypeScriptTypes(source) : source });
+  }
+  return assets;
+}
+
+export function demoRoutes(app: FastifyInstance): void {
+  const demo = loadFolder(DEMO_DIR);
+  const folders = new Map([
+    ['demo', demo],
+    ['sdk', loadFolder(SDK_DIR)],
+    ['protocol', loadFolder(PROTOCOL_DIR)],
+  ]);
+  const importMap = JSON.stringify({ imports: { '@tessera/protocol': '/protocol/index.ts' } });
+  const page = demo
+    .get('index.html')
+    ?.body.replace('<!--IMPORT_MAP-->', `<script type="importmap">${importMap}</script>`);
+  if (page === undefined) throw new Error('demo/index.html is missing');
+  const importMapHash = createHash('sha256').update(importMap).digest('base64');
+  const csp = [
+    "default-src 'none'",
+    `script-src 'self' 'sha256-${importMapHash}'`,
+    "style-src 'self'",
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+  app.get('/', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', csp)
+      .header('cache-control', 'no-cache')
+      .send(page),
+  );
+
+  for (const [folder, assets] of folders) {
+    app.get<{ Params: { file: string } }>(
+      `/${folder}/:file`,
+      { schema: { params: { type: 'object', properties: { file: { type: 'string', maxLength: 64 } } } } },
+      async (request, reply) => {
+        const asset = assets.get(request.params.file);
+        if (!asset) throw new NotFoundError();
+        return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
+      },
+    );
+  }
+}

@@ -1,0 +1,141 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, uniqueEmail, type TestServer } from '../../packages/server/test/helpers/test-server.ts';
+
+/**
+ * The demo page in a real headless Chromium (Debian's package, driven by playwright-core): the
+ * whole cookie-mode lifecycle as a person sees it, with a short access lifetime so automatic
+ * refreshes happen within the test.
+ */
+const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium';
+// On a laptop without Chromium the suite is skipped with one line saying so; in CI it must run.
+const missing = !existsSync(CHROMIUM);
+if (missing && process.env['CI'])
+  throw new Error(`Chromium not found at ${CHROMIUM}: CI must run the browser tests`);
+if (missing)
+  console.log(`# browser tests skipped: install Chromium (apt-get install chromium) or set TESSERA_CHROMIUM`);
+const ACCESS_TTL_SECONDS = 6;
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
+
+describe('demo page in Chromium', { skip: missing }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const refreshRequests: number[] = [];
+
+  before(async () => {
+    server = await startServer(
+      { TESSERA_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s`, TESSERA_IP_RATE_LIMIT: '100000' },
+      {
+        realClock: true,
+        beforeListen: (app) =>
+          app.addHook('onRequest', async (request) => {
+            if (request.url.startsWith('/auth/refresh')) refreshRequests.push(Date.now());
+          }),
+      },
+    );
+    // The page must be same-origin with the issuer's host name: use localhost, a secure context.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const url = (): string => server.url.replace('127.0.0.1', 'localhost');
+
+  async function signUpAndLogIn(context: BrowserContext): Promise<{ page: Page; email: string }> {
+    const page = await context.newPage();
+    await page.goto(url());
+    const email = uniqueEmail('browser');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+    return { page, email };
+  }
+
+  test('sign up, stay logged in through automatic refreshes and a reload, then log out', async () => {
+    const context = await browser.newContext();
+    try {
+      const { page, email } = await signUpAndLogIn(context);
+      const claims = JSON.parse((await page.locator('#token-claims').textContent()) ?? '{}') as Record<
+        string,
+        unknown
+      >;
+      assert.equal(claims['role'], 'user');
+      assert.ok(!(await page.content()).includes('tsr1_'), 'no refresh token anywhere in the page');
+      const cookieNames = (await context.cookies()).map((cookie) => cookie.name).sort();
+      assert.deepEqual(cookieNames, ['__Host-tessera_at', '__Secure-tessera_rt', 'tessera_csrf']);
+      assert.equal(await page.evaluate("document.cookie.includes('tessera_at')"), false, 'HttpOnly');
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL('demo-logged-in.png', ARTIFACTS).pathname, fullPage: true });
+
+      // Wait through two access lifetimes: the page must refresh by itself and stay signed in.
+      await page
+        .getByText('Access token refreshed automatically')
+        .first()
+        .waitFor({ timeout: ACCESS_TTL_SECONDS * 2000 });
+      await page.waitForTimeout(ACCESS_TTL_SECONDS * 1000);
+      assert.equal(await page.evaluate(() => fetch('/auth/me').then((response) => response.status)), 200);
+
+      await page.reload();
+      await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+
+      // A cookie-authenticated POST without the CSRF header is refused.
+      const status = await page.evaluate(() =>
+        fetch('/auth/logout-all', { method: 'POST' }).then((response) => response.status),
+      );
+      assert.equal(status, 403);
+
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await page.getByRole('button', { name: 'Log in' }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.evaluate(() => fetch('/auth/me').then((response) => response.status)), 401);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('two tabs: one refresh request per expiry, both stay signed in', async () => {
+    const context = await browser.newContext();
+    try {
+      const { page: first, email } = await signUpAndLogIn(context);
+      const second = await context.newPage();
+      await second.goto(url());
+      await second.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+      // Count over three lifetimes once both tabs are settled.
+      const start = Date.now();
+      await first.waitForTimeout(ACCESS_TTL_SECONDS * 3000);
+      const times = refreshRequests.filter((time) => time >= start);
+      // One tab refreshes between one and two leads (1.5 s each here) before expiry, so one per
+      // 3–4.5 s: at most 7 in 18 s. Two tabs refreshing on their own would double that, and their
+      // requests would come in pairs a few milliseconds apart.
+      assert.ok(
+        times.length >= 3 && times.length <= 7,
+        `${times.length} refresh requests in three lifetimes`,
+      );
+      const gaps = times.slice(1).map((time, index) => time - (times[index] ?? 0));
+      assert.ok(
+        gaps.every((gap) => gap > 1000),
+        `no near-simultaneous refreshes: gaps ${gaps.join(', ')} ms`,
+      );
+      for (const page of [first, second]) {
+        assert.equal(await page.evaluate(() => fetch('/auth/me').then((response) => response.status)), 200);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});
