@@ -18,7 +18,8 @@ test('the demo page is served at / under a strict CSP, with the SDK as JavaScrip
   assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
   const html = await page.text();
-  for (const label of ['Email', 'Password']) assert.match(html, new RegExp(`<label for="[a-z]+">${label}</label>`));
+  for (const label of ['Email', 'Password'])
+    assert.match(html, new RegExp(`<label for="[a-z]+">${label}</label>`));
   assert.match(html, /<script type="importmap">/);
 
   const sdk = await fetch(`${server.url}/sdk/client.ts`);
@@ -30,7 +31,14 @@ test('the demo page is served at / under a strict CSP, with the SDK as JavaScrip
 });
 
 test('only files of the three folders are served: no paths, no traversal', async () => {
-  for (const path of ['/sdk/../../package.json', '/sdk/%2e%2e%2fpackage.json', '/demo/..%2F..%2Fapp.ts', '/sdk/nope.ts', '/protocol/index.d.ts', '/etc/passwd']) {
+  for (const path of [
+    '/sdk/../../package.json',
+    '/sdk/%2e%2e%2fpackage.json',
+    '/demo/..%2F..%2Fapp.ts',
+    '/sdk/nope.ts',
+    '/protocol/index.d.ts',
+    '/etc/passwd',
+  ]) {
     const reply = await call(server, 'GET', path);
     assert.equal(reply.status, 404, path);
   }
