@@ -10,6 +10,7 @@ import { clientErrorHandler, installErrorHandling, sendError } from './http/erro
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
 import { demoRoutes } from './http/routes/demo-routes.ts';
+import { revocationRoutes } from './http/routes/revocation-routes.ts';
 import { systemRoutes } from './http/routes/system-routes.ts';
 import { Keyring } from './keys/keyring.ts';
 import { PasswordHasher } from './passwords/password-hasher.ts';
@@ -110,6 +111,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   accountRoutes(app, services);
   systemRoutes(app, services);
   demoRoutes(app);
+  revocationRoutes(app, services);
 
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.

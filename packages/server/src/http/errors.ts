@@ -3,40 +3,23 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   InvalidRequestError,
-  InvalidTokenError,
   NotFoundError,
   RateLimitedError,
   TesseraError,
   UnavailableError,
-  type ErrorCode,
 } from '@tessera/protocol';
+import { bearerChallenge as verifierChallenge, MissingCredentialsError } from '@tessera/verifier';
 
-/** No credentials at all: RFC 6750 §3.1 says the challenge then carries no `error` attribute. */
-export class MissingCredentialsError extends InvalidTokenError {
-  constructor() {
-    super('Authentication required: send Authorization: Bearer <access token>');
-    this.name = 'MissingCredentialsError';
-  }
-}
+export { MissingCredentialsError };
 
 const REALM = 'tessera';
-const TOKEN_ERRORS = new Set<ErrorCode>(['invalid_token', 'token_expired', 'token_revoked']);
 
 /**
- * The one `WWW-Authenticate` builder (RFC 6750 §3). Token failures say `invalid_token` whatever
- * our finer code is; a missing token says nothing but the realm.
+ * The one `WWW-Authenticate` builder (RFC 6750 §3), shared with the verifier's middleware: token
+ * failures say `invalid_token` whatever our finer code is; a missing token says only the realm.
  */
-export function bearerChallenge(error: TesseraError | null): string {
-  let challenge = `Bearer realm="${REALM}"`;
-  if (!error || error instanceof MissingCredentialsError) return challenge;
-  const attribute = TOKEN_ERRORS.has(error.code)
-    ? 'invalid_token'
-    : error.code === 'insufficient_scope' || error.code === 'invalid_request'
-      ? error.code
-      : null;
-  if (attribute)
-    challenge += `, error="${attribute}", error_description="${error.message.replaceAll('"', "'")}"`;
-  return challenge;
+export function bearerChallenge(error: TesseraError): string {
+  return verifierChallenge(error, REALM);
 }
 
 /**

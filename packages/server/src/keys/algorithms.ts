@@ -1,4 +1,5 @@
 import { createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { keyFits } from '@tessera/verifier/tokens';
 
 /** The signing algorithms Tessera issues tokens with (SPEC §2). */
 export type AlgorithmName = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
@@ -10,7 +11,10 @@ export interface Algorithm {
   readonly symmetric: boolean;
   /** Fresh key material: a private/public pair, or one secret used for both. */
   generate(): { privateKey: KeyObject; publicKey: KeyObject };
-  /** Whether a key object is the right kind for this algorithm (RFC 8725 §3.1: one key, one alg). */
+  /**
+   * Whether a key object is the right kind for this algorithm (RFC 8725 §3.1: one key, one alg).
+   * The verifier's table decides, so what the server signs with is what verifiers accept.
+   */
   fits(key: KeyObject): boolean;
 }
 
@@ -28,7 +32,7 @@ const ALGORITHMS: ReadonlyMap<string, Algorithm> = new Map<string, Algorithm>([
     asymmetric(
       'RS256',
       () => generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 }),
-      (key) => key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048,
+      (key) => keyFits('RS256', key),
     ),
   ],
   [
@@ -36,7 +40,7 @@ const ALGORITHMS: ReadonlyMap<string, Algorithm> = new Map<string, Algorithm>([
     asymmetric(
       'ES256',
       () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
-      (key) => key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1',
+      (key) => keyFits('ES256', key),
     ),
   ],
   [
@@ -44,7 +48,7 @@ const ALGORITHMS: ReadonlyMap<string, Algorithm> = new Map<string, Algorithm>([
     asymmetric(
       'EdDSA',
       () => generateKeyPairSync('ed25519'),
-      (key) => key.asymmetricKeyType === 'ed25519',
+      (key) => keyFits('EdDSA', key),
     ),
   ],
   [
@@ -56,7 +60,7 @@ const ALGORITHMS: ReadonlyMap<string, Algorithm> = new Map<string, Algorithm>([
         const secret = createSecretKey(randomBytes(32));
         return { privateKey: secret, publicKey: secret };
       },
-      fits: (key) => key.type === 'secret' && (key.symmetricKeySize ?? 0) >= 32,
+      fits: (key) => keyFits('HS256', key),
     },
   ],
 ]);

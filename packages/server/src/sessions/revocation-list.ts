@@ -8,6 +8,7 @@ import type { RevokedSession } from '../stores/store.ts';
 export class RevocationList {
   readonly #until = new Map<string, number>();
   readonly #skewMs: number;
+  readonly #listeners = new Set<() => void>();
 
   constructor(skewMs: number) {
     this.#skewMs = skewMs;
@@ -18,6 +19,17 @@ export class RevocationList {
     const until = revoked.accessExpiresAt + this.#skewMs;
     const known = this.#until.get(revoked.sessionId) ?? 0;
     if (until > known) this.#until.set(revoked.sessionId, until);
+    for (const listener of this.#listeners) listener();
+  }
+
+  /**
+   * Calls `listener` after each `add` — a revocation made here, or read from the store's log —
+   * so the revocation stream can push at once instead of polling. Listeners must not throw.
+   * Returns the function that unsubscribes.
+   */
+  onAdded(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   has(sessionId: string, now: number): boolean {

@@ -74,6 +74,16 @@ export class Sessions {
     }
   }
 
+  /**
+   * Subscribes to revocations as they reach this process: made here (logout, reuse, password
+   * change…), or read from the store's log by `syncRevocations` (another process). The listener
+   * is only a signal: it reads what changed from the store's log, which holds the cursors.
+   * Returns the function that unsubscribes.
+   */
+  onRevoked(listener: () => void): () => void {
+    return this.#revocations.onAdded(listener);
+  }
+
   /** Creates a session at login. `remember: false` → no refresh token; one access lifetime. */
   async start(user: UserRecord, remember: boolean, client: ClientInfo, now: number): Promise<TokenGrant> {
     this.#tokens.assertCanSign(now); // before the session exists: nothing half-written

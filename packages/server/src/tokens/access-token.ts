@@ -1,23 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { InvalidTokenError, TokenExpiredError } from '@tessera/protocol';
-import type { Keyring } from '../keys/keyring.ts';
+import { SignJWT } from 'jose';
+import {
+  checkClaims,
+  parseAccessToken,
+  prepareKey,
+  verifySignature,
+  type AccessTokenClaims,
+  type AlgorithmName,
+  type ClaimPolicy,
+  type PreparedKey,
+} from '@tessera/verifier/tokens';
+import type { Keyring, SigningKey } from '../keys/keyring.ts';
 import type { Role } from '../stores/store.ts';
-import { MalformedTokenError, precheckAccessToken } from './jws-precheck.ts';
 
-/** The claims of a Tessera access token (RFC 9068 §2.2 plus `sid`, `role`). */
-export interface AccessTokenClaims {
-  iss: string;
-  sub: string;
-  aud: string;
-  exp: number;
-  iat: number;
-  nbf: number;
-  jti: string;
-  sid: string;
-  role: Role;
-  scope: string;
-}
+export type { AccessTokenClaims } from '@tessera/verifier/tokens';
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -47,10 +43,17 @@ const SCOPES: Record<Role, string> = {
 export class AccessTokens {
   readonly #keyring: Keyring;
   readonly #settings: AccessTokenSettings;
+  /** The one algorithm this server signs with is the only one it accepts (RFC 8725 §3.1). */
+  readonly #algorithms: ReadonlySet<AlgorithmName>;
+  readonly #policy: ClaimPolicy;
+  readonly #preparedKeys = new WeakMap<SigningKey['publicKey'], PreparedKey>();
 
   constructor(keyring: Keyring, settings: AccessTokenSettings) {
     this.#keyring = keyring;
     this.#settings = settings;
+    this.#algorithms = new Set([keyring.signingAlgorithm]);
+    const { issuer, audience, clockSkew, ttl } = settings;
+    this.#policy = { issuer, audience, clockSkew, maxTokenAge: ttl };
   }
 
   get ttlSeconds(): number {
@@ -87,65 +90,25 @@ export class AccessTokens {
   }
 
   /**
-   * Verifies a token: structure first (cheap), then the key by `kid` among the configured
-   * algorithm's published keys, then signature, then claims. Rejects with `TokenExpiredError` or
-   * `InvalidTokenError`; the reason stays in `cause` for logs, never in the response.
+   * Verifies a token with the same checks as `@tessera/verifier`: structure first (cheap), then the
+   * key by `kid` among the configured algorithm's published keys, then signature, then claims.
+   * Rejects with `TokenExpiredError` or `InvalidTokenError`; the reason stays in `cause` for
+   * logs, never in the response.
    */
   async verify(token: string, now: number): Promise<AccessTokenClaims> {
-    const expectedAlg = this.#keyring.signingAlgorithm;
-    let kid: string;
-    try {
-      ({ kid } = precheckAccessToken(token, expectedAlg));
-    } catch (error) {
-      throw new InvalidTokenError(undefined, { cause: error });
-    }
-    const key = this.#keyring.verificationKey(kid, now);
-    if (!key) throw new InvalidTokenError(undefined, { cause: new MalformedTokenError('unknown kid') });
-
-    const { ttl, clockSkew, issuer, audience } = this.#settings;
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, key.publicKey, {
-        algorithms: [expectedAlg],
-        issuer,
-        audience,
-        typ: 'at+jwt',
-        requiredClaims: ['exp', 'iat', 'nbf', 'sub', 'jti', 'sid'],
-        clockTolerance: clockSkew,
-        // jose checks a future `iat` only when a maximum age is set (ATTACKS CLM-05).
-        maxTokenAge: ttl + clockSkew,
-        currentDate: new Date(now),
-      }));
-    } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new TokenExpiredError({ cause: error });
-      throw new InvalidTokenError(undefined, { cause: error });
-    }
-    return checkClaims(payload, ttl, audience);
+    const parsed = parseAccessToken(token, this.#algorithms);
+    const key = this.#keyring.verificationKey(parsed.header.kid, now);
+    verifySignature(parsed, key && this.#prepared(key));
+    return checkClaims(parsed.payload, this.#policy, now);
   }
-}
 
-/** Claim shapes jose leaves to the application (ATTACKS CLM-03: `exp: 1e400`, over-long lifetimes). */
-function checkClaims(
-  payload: Record<string, unknown>,
-  ttl: number,
-  expectedAudience: string,
-): AccessTokenClaims {
-  const { exp, iat, nbf, sub, jti, sid, role, scope, iss, aud } = payload;
-  const isTime = (value: unknown): value is number =>
-    typeof value === 'number' && Number.isSafeInteger(value);
-  const bad = (why: string): never => {
-    throw new InvalidTokenError(undefined, { cause: new MalformedTokenError(why) });
-  };
-  if (!isTime(exp) || !isTime(iat) || !isTime(nbf)) return bad('times must be integers');
-  if (exp - iat > ttl || exp <= iat) return bad('lifetime longer than the configured TTL');
-  if (typeof sub !== 'string' || typeof jti !== 'string' || typeof sid !== 'string')
-    return bad('ids must be strings');
-  if (role !== 'user' && role !== 'admin') return bad('unknown role');
-  if (typeof scope !== 'string' || typeof iss !== 'string') return bad('bad claim types');
-  // jose already checked that `aud` is or contains ours; an array is legal (RFC 7519 §4.1.3).
-  const audience = Array.isArray(aud)
-    ? aud.find((entry): entry is string => entry === expectedAudience)
-    : aud;
-  if (typeof audience !== 'string') return bad('bad audience');
-  return { iss, sub, aud: audience, exp, iat, nbf, jti, sid, role, scope };
+  /** Keys are bound to their algorithm once, not per request. */
+  #prepared(key: SigningKey): PreparedKey | undefined {
+    let prepared = this.#preparedKeys.get(key.publicKey);
+    if (!prepared) {
+      prepared = prepareKey(key.algorithm.name, key.publicKey);
+      if (prepared) this.#preparedKeys.set(key.publicKey, prepared);
+    }
+    return prepared;
+  }
 }

@@ -7,6 +7,16 @@ export interface AccessTokenHeader {
   typ: string;
 }
 
+/** A compact JWS that passed the structural checks, decoded once. Claims are not trusted yet. */
+export interface PrecheckedToken {
+  header: AccessTokenHeader;
+  /** The decoded payload object; read it only after the signature has been verified. */
+  payload: Record<string, unknown>;
+  /** `base64url(header) . base64url(payload)`: the bytes the signature covers (RFC 7515 §5.2). */
+  signingInput: Buffer;
+  signature: Buffer;
+}
+
 /** Why a token failed the structural checks (kept internal: clients only see `invalid_token`). */
 export class MalformedTokenError extends Error {
   constructor(message: string) {
@@ -17,50 +27,55 @@ export class MalformedTokenError extends Error {
 
 /** Longer tokens are refused before any decoding (ATTACKS HTTP-09, OPS-01). */
 export const MAX_TOKEN_LENGTH = 8192;
+// `+`: an empty segment (a stripped signature, ALG-04) is refused here already.
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const HEADER_MEMBERS = new Set(['alg', 'kid', 'typ']);
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 
 /**
- * Cheap structural checks done before any cryptography, for what `jose` accepts but a strict
- * verifier must not (ATTACKS §2):
+ * Cheap structural checks done before any cryptography, for what generic JWT libraries accept but
+ * a strict verifier must not (ATTACKS §2):
  * - exactly three non-empty segments of canonical base64url: no padding, no whitespace, no
  *   non-zero unused bits (RFC 7515 §2, §5.2; ALG-15), so one token has exactly one spelling;
  * - a header that is a JSON object with only `alg`, `kid`, `typ` — no `jwk`, `jku`, `x5u`, `x5c`,
  *   `crit`, `b64` or `zip` (RFC 8725 §3.10; ALG-17, ALG-18, KID-05, KID-06);
- * - `alg` exactly the configured one (RFC 8725 §3.1), `typ` `at+jwt` (RFC 9068 §4);
+ * - `alg` one the caller allows (RFC 8725 §3.1), `typ` `at+jwt` (RFC 9068 §4);
  * - no duplicate members in header or payload (RFC 7515 §4; CLM-11).
+ * Shared by the auth server and the verifier library, so both refuse exactly the same tokens.
  */
-export function precheckAccessToken(token: string, expectedAlg: string): AccessTokenHeader {
+export function precheckAccessToken(token: string, allowedAlgorithms: ReadonlySet<string>): PrecheckedToken {
   if (token.length > MAX_TOKEN_LENGTH) throw new MalformedTokenError('token too long');
   const segments = token.split('.', 4);
   if (segments.length !== 3) throw new MalformedTokenError('not three segments');
-  const [headerB64, payloadB64, signatureB64] = segments as [string, string, string];
-  for (const segment of segments) {
-    if (!SEGMENT.test(segment)) throw new MalformedTokenError('segment is not base64url');
-    if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) {
-      throw new MalformedTokenError('segment is not canonical base64url');
-    }
-  }
-  if (signatureB64.length === 0) throw new MalformedTokenError('empty signature');
+  const [headerBytes, payloadBytes, signature] = segments.map(decodeCanonical) as [Buffer, Buffer, Buffer];
 
-  const header = decodeObject(headerB64, 'header');
+  const header = decodeObject(headerBytes, 'header');
   for (const name of Object.keys(header)) {
     if (!HEADER_MEMBERS.has(name)) throw new MalformedTokenError(`header member "${name}" not allowed`);
   }
   const { alg, kid, typ } = header;
-  if (typeof alg !== 'string' || alg !== expectedAlg) throw new MalformedTokenError('alg not allowed');
+  if (typeof alg !== 'string' || !allowedAlgorithms.has(alg))
+    throw new MalformedTokenError('alg not allowed');
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128)
     throw new MalformedTokenError('bad kid');
   if (typeof typ !== 'string' || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) {
     throw new MalformedTokenError('typ is not at+jwt');
   }
-  decodeObject(payloadB64, 'payload');
-  return { alg, kid, typ };
+  const payload = decodeObject(payloadBytes, 'payload');
+  const signingInput = Buffer.from(token.slice(0, token.lastIndexOf('.')), 'latin1');
+  return { header: { alg, kid, typ }, payload, signingInput, signature };
 }
 
-function decodeObject(segment: string, what: string): Record<string, unknown> {
-  const text = Buffer.from(segment, 'base64url').toString('utf8');
+function decodeCanonical(segment: string): Buffer {
+  if (!SEGMENT.test(segment)) throw new MalformedTokenError('segment is not base64url');
+  const bytes = Buffer.from(segment, 'base64url');
+  // Re-encoding gives back the input only when it had no padding and zero unused bits.
+  if (bytes.toString('base64url') !== segment) throw new MalformedTokenError('segment is not canonical');
+  return bytes;
+}
+
+function decodeObject(bytes: Buffer, what: string): Record<string, unknown> {
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
