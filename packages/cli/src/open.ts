@@ -2,10 +2,10 @@ import { ConfigError, loadConfig, openStore, type Config, type Store } from '@te
 import { UsageError } from './usage-error.ts';
 
 /** Loads the configuration and opens its store, turning configuration errors into usage errors. */
-export function openConfiguredStore(): { config: Config; store: Store } {
+export async function openConfiguredStore(): Promise<{ config: Config; store: Store }> {
   try {
     const config = loadConfig();
-    return { config, store: openStore(config) };
+    return { config, store: await openStore(config) };
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(`invalid configuration: ${error.message}`);
     throw error;

@@ -4,6 +4,7 @@ export type { Config } from './config/config.ts';
 export { openStore } from './stores/open-store.ts';
 export type { Store } from './stores/store.ts';
 export { SqliteStore } from './stores/sqlite/sqlite-store.ts';
+export { PostgresStore, type PostgresStoreOptions } from './stores/postgres/postgres-store.ts';
 export { Keyring, JWKS_MAX_AGE_SECONDS } from './keys/keyring.ts';
 export { serve } from './main.ts';
 export { loggerOptions } from './http/logging.ts';

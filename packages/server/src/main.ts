@@ -1,3 +1,4 @@
+import { UnavailableError } from '@tessera/protocol';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { buildApp } from './app.ts';
 import { loggerOptions } from './http/logging.ts';
@@ -5,18 +6,25 @@ import { openStore } from './stores/open-store.ts';
 
 /**
  * Starts the server from the environment and stops it cleanly on SIGTERM/SIGINT. A bad setting
- * exits with status 2 and a message naming the variable, before anything listens.
+ * exits with status 2 and a message naming the variable, before anything listens; a database that
+ * does not answer at start exits with status 1 and says so.
  */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config;
   let store;
   try {
     config = loadConfig(env);
-    store = openStore(config);
+    store = await openStore(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tessera: invalid configuration: ${error.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (error instanceof UnavailableError) {
+      const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+      process.stderr.write(`tessera: cannot reach the database (TESSERA_DATABASE_URL): ${cause}\n`);
+      process.exitCode = 1;
       return;
     }
     throw error;

@@ -18,7 +18,7 @@ export async function keysCommand(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { config, store } = openConfiguredStore();
+  const { config, store } = await openConfiguredStore();
   try {
     const keyring = new Keyring(store, {
       alg: config.signingAlg,

@@ -6,7 +6,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
     process.stderr.write('tessera migrate takes no arguments\n');
     return 2;
   }
-  const { store } = openConfiguredStore();
+  const { store } = await openConfiguredStore();
   await store.close();
   process.stdout.write('database schema is up to date\n');
   return 0;

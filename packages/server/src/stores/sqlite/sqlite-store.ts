@@ -17,8 +17,22 @@ import type {
   Store,
   UserRecord,
 } from '../store.ts';
-import { SQLITE_MIGRATIONS } from './migrations.ts';
-import { keyFromRow, sessionFromRow, tokenFromRow, userFromRow, type Row } from './rows.ts';
+import { MIGRATIONS } from '../migrations.ts';
+import {
+  KEY_COLUMNS,
+  keyFromRow,
+  keyValues,
+  revokedFrom,
+  revokedFromRow,
+  sessionFromRow,
+  TOKEN_COLUMNS,
+  tokenFromRow,
+  tokenValues,
+  USER_COLUMNS,
+  userFromRow,
+  userValues,
+  type Row,
+} from '../rows.ts';
 
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
@@ -63,7 +77,7 @@ export class SqliteStore implements Store {
     const row = this.#db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get();
     const current = typeof row?.['version'] === 'number' ? row['version'] : 0;
     let applied = 0;
-    for (const migration of SQLITE_MIGRATIONS) {
+    for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
       this.#transaction(() => {
         // Another process may have applied it while we waited for the write lock.
@@ -71,7 +85,7 @@ export class SqliteStore implements Store {
           .prepare('SELECT 1 FROM schema_migrations WHERE version = ?')
           .get(migration.version);
         if (done) return;
-        this.#db.exec(migration.sql);
+        this.#db.exec(migration.sqlite);
         this.#db
           .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
           .run(migration.version, migration.name, Date.now());
@@ -93,20 +107,8 @@ export class SqliteStore implements Store {
     this.#guard(() => {
       try {
         this.#db
-          .prepare(
-            `INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at, disabled_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            user.id,
-            user.email,
-            user.name,
-            user.passwordHash,
-            user.role,
-            user.createdAt,
-            user.updatedAt,
-            user.disabledAt,
-          );
+          .prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(...userValues(user));
       } catch (error) {
         if (isUniqueViolation(error)) throw new EmailTakenError({ cause: error });
         throw error;
@@ -325,19 +327,8 @@ export class SqliteStore implements Store {
     this.#guard(() =>
       this.#transaction(() => {
         this.#db
-          .prepare(
-            `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, activates_at, retires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            key.kid,
-            key.alg,
-            key.privateJwk,
-            key.publicJwk,
-            key.createdAt,
-            key.activatesAt,
-            key.retiresAt,
-          );
+          .prepare(`INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+          .run(...keyValues(key));
         const update = this.#db.prepare(
           'UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)',
         );
@@ -360,20 +351,8 @@ export class SqliteStore implements Store {
 
   #insertToken(token: RefreshTokenRecord): void {
     this.#db
-      .prepare(
-        `INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at, expires_at, consumed_at, successor_hash, successor_sealed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        token.hash,
-        token.sessionId,
-        token.parentHash,
-        token.createdAt,
-        token.expiresAt,
-        token.consumedAt,
-        token.successorHash,
-        token.successorSealed,
-      );
+      .prepare(`INSERT INTO refresh_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(...tokenValues(token));
   }
 
   #touchSession(id: string, now: number, accessExpiresAt: number): void {
@@ -436,22 +415,4 @@ export class SqliteStore implements Store {
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { errcode?: unknown }).errcode;
   return code === SQLITE_CONSTRAINT_UNIQUE || code === SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
-function revokedFromRow(row: Row): RevokedSession {
-  return {
-    sessionId: String(row['id']),
-    userId: String(row['user_id']),
-    revokedAt: Number(row['revoked_at']),
-    accessExpiresAt: Number(row['access_expires_at']),
-  };
-}
-
-function revokedFrom(session: SessionRecord): RevokedSession {
-  return {
-    sessionId: session.id,
-    userId: session.userId,
-    revokedAt: session.revokedAt ?? 0,
-    accessExpiresAt: session.accessExpiresAt,
-  };
 }

@@ -1,0 +1,181 @@
+/**
+ * Versioned schema migrations of both SQL stores, side by side: one entry per version, its SQLite
+ * and its PostgreSQL form, so the two schemas cannot drift apart in numbering or intent. Append
+ * only: a released migration is never edited, a change is a new entry. Both runners record applied
+ * versions in the same `schema_migrations (version, name, applied_at)` table and apply each pending
+ * migration in its own transaction with its version record, under a lock so that concurrent
+ * processes on one database migrate once (SQLite: the write lock; PostgreSQL: an advisory lock).
+ *
+ * Times are integer milliseconds since the epoch in both (`INTEGER` / `BIGINT`).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, sessions, refresh tokens, signing keys',
+    sqlite: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        disabled_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        idle_expires_at INTEGER NOT NULL,
+        access_expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoke_reason TEXT,
+        user_agent TEXT,
+        ip TEXT
+      ) STRICT;
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+      CREATE INDEX sessions_revoked ON sessions (access_expires_at) WHERE revoked_at IS NOT NULL;
+
+      CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        parent_hash TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        consumed_at INTEGER,
+        successor_hash TEXT,
+        successor_sealed TEXT
+      ) STRICT;
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+      -- At most one live (unconsumed) refresh token per session, whatever the code above does:
+      -- two concurrent refreshes can never both leave a successor (ATTACKS RT-03).
+      CREATE UNIQUE INDEX refresh_tokens_one_live ON refresh_tokens (session_id) WHERE consumed_at IS NULL;
+
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT,
+        created_at INTEGER NOT NULL,
+        activates_at INTEGER NOT NULL,
+        retires_at INTEGER
+      ) STRICT;
+    `,
+    postgres: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        disabled_at BIGINT
+      );
+
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        idle_expires_at BIGINT NOT NULL,
+        access_expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        revoke_reason TEXT,
+        user_agent TEXT,
+        ip TEXT
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+      CREATE INDEX sessions_revoked ON sessions (access_expires_at) WHERE revoked_at IS NOT NULL;
+
+      CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        parent_hash TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        consumed_at BIGINT,
+        successor_hash TEXT,
+        successor_sealed TEXT
+      );
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+      -- As in SQLite: one live token per session, enforced by the database (ATTACKS RT-03).
+      CREATE UNIQUE INDEX refresh_tokens_one_live ON refresh_tokens (session_id) WHERE consumed_at IS NULL;
+
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT,
+        created_at BIGINT NOT NULL,
+        activates_at BIGINT NOT NULL,
+        retires_at BIGINT
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'revocation log shared by every process on the file',
+    sqlite: `
+      -- Append-only: each revoked session once, in commit order. Other processes on the same file
+      -- (a second server, the CLI) read it from their cursor, so a revocation anywhere is felt
+      -- everywhere within a poll interval; it is also the cursor of the revocation feed.
+      CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        access_expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX revocations_by_expiry ON revocations (access_expires_at);
+      INSERT INTO revocations (session_id, user_id, revoked_at, access_expires_at)
+        SELECT id, user_id, revoked_at, access_expires_at FROM sessions
+        WHERE revoked_at IS NOT NULL ORDER BY revoked_at;
+    `,
+    postgres: `
+      -- As in SQLite. A sequence hands out numbers at insert, not at commit, so the store writes
+      -- this table under a table lock held to commit: seq order is then commit order, and a reader
+      -- that has seen seq n can never later find a smaller one committed (see PostgresStore).
+      CREATE TABLE revocations (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        access_expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX revocations_by_expiry ON revocations (access_expires_at);
+      INSERT INTO revocations (session_id, user_id, revoked_at, access_expires_at)
+        SELECT id, user_id, revoked_at, access_expires_at FROM sessions
+        WHERE revoked_at IS NOT NULL ORDER BY revoked_at;
+    `,
+  },
+  {
+    version: 3,
+    name: 'rate-limit counters shared by every instance',
+    // One SQLite file serves one machine: its counters stay in process memory, where a login
+    // attempt costs no fsync (see SqliteStore). The version is recorded all the same.
+    sqlite: `SELECT 1;`,
+    postgres: `
+      -- Fixed windows: the row is reset, not deleted, when a hit finds its window over; rows whose
+      -- window ended are swept now and then (by reset_at).
+      CREATE TABLE rate_counters (
+        key TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        reset_at BIGINT NOT NULL
+      );
+      CREATE INDEX rate_counters_by_reset ON rate_counters (reset_at);
+    `,
+  },
+];

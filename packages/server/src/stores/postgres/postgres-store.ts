@@ -1,0 +1,485 @@
+import pg from 'pg';
+import { EmailTakenError, UnavailableError } from '@tessera/protocol';
+import { MIGRATIONS } from '../migrations.ts';
+import {
+  KEY_COLUMNS,
+  keyFromRow,
+  keyValues,
+  revokedFrom,
+  revokedFromRow,
+  sessionFromRow,
+  tokenFromRow,
+  USER_COLUMNS,
+  userFromRow,
+  userValues,
+  type Row,
+} from '../rows.ts';
+import type {
+  Counter,
+  KeyRecord,
+  PasswordChange,
+  PasswordChangeOutcome,
+  RefreshTokenRecord,
+  RevokeReason,
+  RevokedSession,
+  RotationOutcome,
+  RotationRequest,
+  SessionRecord,
+  Store,
+  UserRecord,
+} from '../store.ts';
+import {
+  counterFromRow,
+  insertToken,
+  lockMigrations,
+  one,
+  revokeWhere,
+  toError,
+  touchSession,
+} from './statements.ts';
+
+const UNIQUE_VIOLATION = '23505';
+const RETRY_AFTER_SECONDS = 5;
+const SWEEP_EVERY_HITS = 4096;
+
+export interface PostgresStoreOptions {
+  /** Connections this instance may hold (default 10). */
+  maxConnections?: number;
+  /** A connection attempt, or a wait for a free pooled connection, longer than this fails (ms). */
+  connectTimeoutMs?: number;
+  /** A statement that has not answered within this fails, on the server and at the client (ms). */
+  queryTimeoutMs?: number;
+}
+
+/**
+ * The scale-out store: PostgreSQL through a `pg` pool, shared by any number of instances. Every
+ * change to more than one row runs in one transaction on one pooled connection. Where SQLite gets
+ * its isolation from running each transaction without yielding, this store takes row locks: a
+ * rotation locks the presented token, its session and its successor (`SELECT … FOR UPDATE`)
+ * before asking the policy, so a concurrent rotation of the same token, on this instance or
+ * another, waits and then decides on the state this one committed.
+ *
+ * A lost connection or a timeout fails the call as `UnavailableError` (503 with `Retry-After`);
+ * the pool drops the broken connection and opens fresh ones on the next calls, so service resumes
+ * by itself when PostgreSQL is back.
+ */
+export class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  #hitsSinceSweep = 0;
+  #closed = false;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /**
+   * Connects to `url` (`postgres://…`; `?options=-c search_path=…` selects a schema) and applies
+   * pending migrations. Rejects with `UnavailableError` when PostgreSQL does not answer.
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      statement_timeout: queryTimeoutMs,
+      // The client-side bound also covers a network that stopped answering altogether.
+      query_timeout: queryTimeoutMs + 1000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'tessera',
+    });
+    // A pooled connection that dies while idle (PostgreSQL restarted, a proxy cut it) is dropped
+    // by the pool, which then reports it here; without a listener the process would crash. The
+    // next call opens a fresh connection, or fails as `unavailable` if there is none to open.
+    pool.on('error', () => {});
+    const store = new PostgresStore(pool);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  /**
+   * Applies every migration newer than the database's recorded version; returns how many this call
+   * ran. Each runs in its own transaction under an advisory lock scoped to the current schema, so
+   * instances starting together migrate once and the others find the work done.
+   */
+  async migrate(): Promise<number> {
+    return this.#guard(async () => {
+      await this.#transaction(async (db) => {
+        await lockMigrations(db);
+        await db.query(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+        );
+      });
+      const row = await this.#oneRow('SELECT MAX(version) AS version FROM schema_migrations', []);
+      const current = Number(row?.['version'] ?? 0);
+      let applied = 0;
+      for (const migration of MIGRATIONS) {
+        if (migration.version <= current) continue;
+        const ran = await this.#transaction(async (db) => {
+          await lockMigrations(db);
+          // Another instance may have applied it while we waited for the lock.
+          const done = await db.query('SELECT 1 FROM schema_migrations WHERE version = $1', [
+            migration.version,
+          ]);
+          if (done.rowCount !== 0) return false;
+          await db.query(migration.postgres);
+          await db.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            Date.now(),
+          ]);
+          return true;
+        });
+        if (ran) applied += 1;
+      }
+      return applied;
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.#guard(() => this.#pool.query('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    await this.#guard(async () => {
+      try {
+        await this.#pool.query(
+          `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          userValues(user),
+        );
+      } catch (error) {
+        if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
+          throw new EmailTakenError({ cause: error });
+        throw error;
+      }
+    });
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    return this.#one('SELECT * FROM users WHERE id = $1', [id], userFromRow);
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.#one('SELECT * FROM users WHERE email = $1', [email], userFromRow);
+  }
+
+  async changePassword(change: PasswordChange, now: number): Promise<PasswordChangeOutcome> {
+    return this.#guard(() =>
+      this.#transaction(async (db): Promise<PasswordChangeOutcome> => {
+        // The UPDATE locks the user row: a racing change waits, then finds the hash changed and
+        // matches nothing; a racing login's session insert (FOR SHARE below) waits likewise.
+        const updated = await db.query(
+          `UPDATE users SET password_hash = $1, updated_at = $2
+           WHERE id = $3 AND password_hash = $4 AND disabled_at IS NULL
+             AND EXISTS (SELECT 1 FROM sessions WHERE id = $5 AND user_id = users.id AND revoked_at IS NULL)`,
+          [change.newHash, now, change.userId, change.currentHash, change.keepSessionId],
+        );
+        if (updated.rowCount !== 1) return { kind: 'stale' };
+        // A new statement, a new snapshot: it sees every session committed before the lock was ours.
+        const revoked = await revokeWhere(
+          db,
+          'user_id = $3 AND id != $4',
+          [change.userId, change.keepSessionId],
+          'password_changed',
+          now,
+        );
+        return { kind: 'changed', revoked };
+      }),
+    );
+  }
+
+  async createSession(
+    session: SessionRecord,
+    token: RefreshTokenRecord | null,
+    verifiedHash: string,
+  ): Promise<boolean> {
+    return this.#guard(() =>
+      this.#transaction(async (db) => {
+        // FOR SHARE: a password change holding the user row makes this wait and then re-check the
+        // hash against the committed row; one that comes later waits for this session to commit
+        // and revokes it. Either way no session outlives the password it was verified against.
+        const inserted = await db.query(
+          `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
+             access_expires_at, revoked_at, revoke_reason, user_agent, ip)
+           SELECT $1, id, $2, $3, $4, $5, $6, NULL, NULL, $7, $8 FROM users
+           WHERE id = $9 AND password_hash = $10 AND disabled_at IS NULL
+           FOR SHARE`,
+          [
+            session.id,
+            session.createdAt,
+            session.lastUsedAt,
+            session.expiresAt,
+            session.idleExpiresAt,
+            session.accessExpiresAt,
+            session.userAgent,
+            session.ip,
+            session.userId,
+            verifiedHash,
+          ],
+        );
+        if (inserted.rowCount !== 1) return false;
+        if (token) await insertToken(db, token);
+        return true;
+      }),
+    );
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.#one('SELECT * FROM sessions WHERE id = $1', [id], sessionFromRow);
+  }
+
+  async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return this.#guard(async () => {
+      const result = await this.#pool.query<Row>(
+        `SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND idle_expires_at > $2
+         ORDER BY created_at DESC`,
+        [userId, now],
+      );
+      return result.rows.map(sessionFromRow);
+    });
+  }
+
+  async findSessionByRefreshToken(hash: string): Promise<SessionRecord | null> {
+    return this.#one(
+      'SELECT s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = $1',
+      [hash],
+      sessionFromRow,
+    );
+  }
+
+  async rotateRefreshToken(request: RotationRequest): Promise<RotationOutcome> {
+    return this.#guard(() =>
+      this.#transaction(async (db): Promise<RotationOutcome> => {
+        const { now } = request;
+        // Lock, then decide: each row stays locked until commit, so a concurrent rotation of the
+        // same token waits on the first SELECT and then reads what this one committed.
+        const token = await one(
+          db,
+          'SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE',
+          [request.presentedHash],
+          tokenFromRow,
+        );
+        const session =
+          token &&
+          (await one(
+            db,
+            'SELECT * FROM sessions WHERE id = $1 FOR UPDATE',
+            [token.sessionId],
+            sessionFromRow,
+          ));
+        const successor =
+          token?.successorHash != null
+            ? await one(
+                db,
+                'SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE',
+                [token.successorHash],
+                tokenFromRow,
+              )
+            : null;
+        const decision = request.decide(token && session ? { token, session, successor } : null);
+
+        switch (decision.kind) {
+          case 'reject':
+            return { kind: 'rejected', code: decision.code, reason: decision.reason };
+          case 'reuse': {
+            const [revoked] = await revokeWhere(db, 'id = $3', [token!.sessionId], decision.reason, now);
+            return { kind: 'reused', revoked: revoked ?? revokedFrom(session!) };
+          }
+          case 'grace':
+            return {
+              kind: 'grace',
+              session: await touchSession(db, session!.id, now, request.accessExpiresAt, null),
+              current: successor!,
+              sealedCurrent: token!.successorSealed!,
+            };
+          case 'rotate': {
+            const consumed = await db.query(
+              `UPDATE refresh_tokens SET consumed_at = $1, successor_hash = $2, successor_sealed = $3
+               WHERE hash = $4 AND consumed_at IS NULL`,
+              [now, request.successor.hash, request.successor.sealedForPresented, request.presentedHash],
+            );
+            // The row is locked and was unconsumed when the policy saw it: a miss means the
+            // invariant broke, so refuse rather than mint a second successor.
+            if (consumed.rowCount !== 1) throw new Error('refresh rotation lost its compare-and-set');
+            const next: RefreshTokenRecord = {
+              hash: request.successor.hash,
+              sessionId: session!.id,
+              parentHash: request.presentedHash,
+              createdAt: now,
+              expiresAt: decision.successorExpiresAt,
+              consumedAt: null,
+              successorHash: null,
+              successorSealed: null,
+            };
+            await insertToken(db, next);
+            return {
+              kind: 'rotated',
+              session: await touchSession(
+                db,
+                session!.id,
+                now,
+                request.accessExpiresAt,
+                decision.successorExpiresAt,
+              ),
+              token: next,
+            };
+          }
+        }
+      }),
+    );
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
+    return this.#guard(() =>
+      this.#transaction(async (db) => (await revokeWhere(db, 'id = $3', [id], reason, now))[0] ?? null),
+    );
+  }
+
+  async revokeUserSessions(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]> {
+    return this.#guard(() =>
+      this.#transaction((db) => revokeWhere(db, 'user_id = $3', [userId], reason, now)),
+    );
+  }
+
+  async listRevocations(
+    after: number,
+    cursor: number,
+  ): Promise<{ cursor: number; revoked: RevokedSession[] }> {
+    return this.#guard(async () => {
+      const { rows } = await this.#pool.query<Row>(
+        `SELECT seq, session_id AS id, user_id, revoked_at, access_expires_at FROM revocations
+         WHERE seq > $1 ORDER BY seq LIMIT 10000`,
+        [cursor],
+      );
+      const last = rows.at(-1);
+      return {
+        cursor: last ? Number(last['seq']) : cursor,
+        revoked: rows.filter((row) => Number(row['access_expires_at']) > after).map(revokedFromRow),
+      };
+    });
+  }
+
+  async pruneRevocations(before: number): Promise<void> {
+    await this.#guard(() =>
+      this.#pool.query('DELETE FROM revocations WHERE access_expires_at <= $1', [before]),
+    );
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return this.#guard(async () => {
+      const { rows } = await this.#pool.query<Row>(
+        'SELECT * FROM signing_keys ORDER BY activates_at, created_at',
+      );
+      return rows.map(keyFromRow);
+    });
+  }
+
+  async addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void> {
+    await this.#guard(() =>
+      this.#transaction(async (db) => {
+        await db.query(
+          `INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          keyValues(key),
+        );
+        for (const entry of retire) {
+          await db.query(
+            'UPDATE signing_keys SET retires_at = $1 WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $1)',
+            [entry.retiresAt, entry.kid],
+          );
+        }
+      }),
+    );
+  }
+
+  async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
+    if (++this.#hitsSinceSweep >= SWEEP_EVERY_HITS) this.#sweepCounters(now);
+    // One statement, atomic under concurrency from every instance: the row lock taken by the
+    // conflict makes concurrent hits queue, and each sees the count the previous one left.
+    const row = await this.#oneRow(
+      `INSERT INTO rate_counters AS c (key, count, reset_at) VALUES ($1, 1, $2::bigint + $3::bigint)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN c.reset_at > $2 THEN c.count + 1 ELSE 1 END,
+         reset_at = CASE WHEN c.reset_at > $2 THEN c.reset_at ELSE EXCLUDED.reset_at END
+       RETURNING count, reset_at`,
+      [key, now, windowMs],
+    );
+    return counterFromRow(row!);
+  }
+
+  async peekCounter(key: string, now: number): Promise<Counter | null> {
+    const row = await this.#oneRow(
+      'SELECT count, reset_at FROM rate_counters WHERE key = $1 AND reset_at > $2',
+      [key, now],
+    );
+    return row ? counterFromRow(row) : null;
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    await this.#guard(() => this.#pool.query('DELETE FROM rate_counters WHERE key = $1', [key]));
+  }
+
+  /** Forgets windows that are over, so keys an attacker cycles through do not pile up. */
+  #sweepCounters(now: number): void {
+    this.#hitsSinceSweep = 0;
+    // Best effort: a failed sweep is retried a few thousand hits later.
+    this.#pool.query('DELETE FROM rate_counters WHERE reset_at <= $1', [now]).catch(() => {});
+  }
+
+  async #one<T>(sql: string, params: unknown[], map: (row: Row) => T): Promise<T | null> {
+    return this.#guard(() => one(this.#pool, sql, params, map));
+  }
+
+  async #oneRow(sql: string, params: unknown[]): Promise<Row | null> {
+    return this.#guard(() => one(this.#pool, sql, params, (row) => row));
+  }
+
+  /**
+   * Runs `work` in one transaction on one pooled connection. A connection that failed is destroyed
+   * rather than returned to the pool, whose next caller would otherwise inherit it.
+   */
+  async #transaction<T>(work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    // A checked-out connection has no pool listener: one that dies between two statements would
+    // otherwise crash the process with an unhandled 'error' event.
+    const onError = (): void => {};
+    client.on('error', onError);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = await client.query('ROLLBACK').then(
+        () => undefined,
+        (rollbackError: unknown) => toError(rollbackError),
+      );
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /** Store failures other than our own typed errors become 503 `unavailable` (SPEC §5). */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof EmailTakenError) throw error;
+      throw new UnavailableError(RETRY_AFTER_SECONDS, { cause: error });
+    }
+  }
+}
