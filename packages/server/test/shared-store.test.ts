@@ -65,3 +65,34 @@ test('two servers on one SQLite file: a revocation on one is refused by the othe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a key rotated in by another server is accepted at once; unknown kids reload at most once per cooldown', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-shared-'));
+  const a = await startServer({}, { dir });
+  const b = await startServer({}, { dir, clock: a.clock });
+  try {
+    await a.app.tessera.keyring.rotate(a.clock.now(), a.clock.now());
+    const session = await signupAndLogin(a);
+    // B has not reloaded its keys yet (its timer runs every 30 s), yet takes A's new key.
+    assert.equal((await call(b, 'GET', '/auth/me', { token: session.accessToken })).status, 200);
+
+    let reads = 0;
+    const listKeys = b.store.listKeys.bind(b.store);
+    b.store.listKeys = async () => {
+      reads += 1;
+      return listKeys();
+    };
+    const [header = '', payload = '', signature = ''] = session.accessToken.split('.');
+    for (let i = 0; i < 20; i++) {
+      const forged = JSON.parse(Buffer.from(header, 'base64url').toString()) as Record<string, unknown>;
+      forged['kid'] = `random-${i}`;
+      const token = `${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${payload}.${signature}`;
+      assertTokenRefused(await call(b, 'GET', '/auth/me', { token }));
+    }
+    assert.ok(reads <= 1, `${reads} key reloads for 20 unknown kids within the cooldown`);
+  } finally {
+    await b.close({ keepData: true });
+    await a.close({ keepData: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

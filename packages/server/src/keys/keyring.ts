@@ -11,6 +11,9 @@ import { UnavailableError } from '@tessera/protocol';
 import type { KeyRecord, Store } from '../stores/store.ts';
 import { getAlgorithm, type Algorithm, type AlgorithmName } from './algorithms.ts';
 
+/** At most one store read per this long for tokens naming an unknown kid. */
+const UNKNOWN_KID_COOLDOWN_MS = 5_000;
+
 /** How long verifiers may cache the JWKS; a new key is published at least this long before it signs. */
 export const JWKS_MAX_AGE_SECONDS = 300;
 
@@ -43,6 +46,7 @@ export class Keyring {
   readonly #store: Store;
   readonly #options: KeyringOptions;
   #keys = new Map<string, SigningKey>();
+  #lastUnknownKidReload = Number.NEGATIVE_INFINITY;
 
   constructor(store: Store, options: KeyringOptions) {
     this.#store = store;
@@ -62,6 +66,18 @@ export class Keyring {
       if (key) keys.set(key.kid, key);
     }
     this.#keys = keys;
+  }
+
+  /**
+   * Reloads the keys when a token names a kid we do not know, at most once per cooldown; true when
+   * it reloaded. Two instances starting together on an empty store each create a first key, and a
+   * rotation made elsewhere lands between reloads: neither should refuse the other's tokens.
+   */
+  async reloadForUnknownKid(now: number): Promise<boolean> {
+    if (now - this.#lastUnknownKidReload < UNKNOWN_KID_COOLDOWN_MS) return false;
+    this.#lastUnknownKidReload = now;
+    await this.load();
+    return true;
   }
 
   /** Makes sure the configured algorithm has a key that signs now; generates one if not. */

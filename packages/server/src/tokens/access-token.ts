@@ -97,7 +97,13 @@ export class AccessTokens {
    */
   async verify(token: string, now: number): Promise<AccessTokenClaims> {
     const parsed = parseAccessToken(token, this.#algorithms);
-    const key = this.#keyring.verificationKey(parsed.header.kid, now);
+    // A kid we do not know may be a key another instance just created or rotated in: look in the
+    // store once, at most once per cooldown, so random kids cannot turn into a query each.
+    const key =
+      this.#keyring.verificationKey(parsed.header.kid, now) ??
+      ((await this.#keyring.reloadForUnknownKid(now))
+        ? this.#keyring.verificationKey(parsed.header.kid, now)
+        : undefined);
     verifySignature(parsed, key && this.#prepared(key));
     return checkClaims(parsed.payload, this.#policy, now);
   }
