@@ -1,23 +1,28 @@
-import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Accounts } from './accounts/accounts.ts';
 import type { Config } from './config/config.ts';
 import type { Services } from './http/context.ts';
-import { InvalidRequestError } from '@tessera/protocol';
+import { InvalidRequestError, UnavailableError } from '@tessera/protocol';
+import { registerApiDocs } from './http/api-docs.ts';
 import { clientErrorHandler, installErrorHandling, sendError } from './http/errors.ts';
+import { applyResponseHeaders, installResponseHeaders, responseHeaders } from './http/security-headers.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
 import { demoRoutes } from './http/routes/demo-routes.ts';
 import { revocationRoutes } from './http/routes/revocation-routes.ts';
 import { systemRoutes } from './http/routes/system-routes.ts';
 import { Keyring } from './keys/keyring.ts';
+import { measureRequests } from './observability/http-metrics.ts';
+import { Metrics } from './observability/metrics.ts';
+import { requestId } from './observability/request-id.ts';
 import { PasswordHasher } from './passwords/password-hasher.ts';
 import { Csrf } from './security/csrf.ts';
 import { RateLimits } from './security/rate-limits.ts';
 import { RevocationList } from './sessions/revocation-list.ts';
 import { Sessions } from './sessions/sessions.ts';
+import { endConnectionsWhenClosing } from './shutdown.ts';
 import type { Store } from './stores/store.ts';
 import { AccessTokens } from './tokens/access-token.ts';
 
@@ -31,6 +36,8 @@ export interface AppOptions {
   keyReloadIntervalMs?: number;
   /** How often revocations made by other processes on the same store are read (ms). */
   revocationSyncIntervalMs?: number;
+  /** Export the process's CPU, memory and event-loop metrics too (the one app of `serve`). */
+  processMetrics?: boolean;
 }
 
 declare module 'fastify' {
@@ -53,21 +60,25 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const { config, store } = options;
   const now = options.now ?? Date.now;
-  const services = await createServices(config, store, now);
+  const services = await createServices(config, store, now, options.processMetrics ?? false);
+  const headers = responseHeaders(config.issuer);
 
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
-    genReqId: () => randomUUID(),
+    genReqId: requestId,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // A request arriving on a kept-alive connection while closing is served, with `Connection:
+    // close`, rather than answered with Fastify's own 503 body (not our error shape).
+    return503OnClosing: false,
     clientErrorHandler,
     // Node enforces headersTimeout/requestTimeout only as often as this; its default of 30 s
     // would let a slow-loris connection live twice as long as configured (ATTACKS AUTH-18).
     http: { connectionsCheckingInterval: 1000 },
     // Errors Fastify raises before routing (a malformed URL) get our body too, not Fastify's.
     frameworkErrors: (error, _request, reply) => {
+      applyResponseHeaders(reply, headers);
       void sendError(reply, new InvalidRequestError('Malformed request URL', { cause: error }));
     },
     ajv: {
@@ -77,6 +88,10 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     },
   });
   app.server.headersTimeout = 15_000;
+  // First, so every response has them, and every route and plugin below is measured.
+  installResponseHeaders(app, headers);
+  measureRequests(app, services.metrics);
+  endConnectionsWhenClosing(app);
   // Only JSON bodies: a text/plain or form "simple request" can't be sent cross-site without a
   // CORS preflight then (ATTACKS WEB-03, AUTH-15).
   app.removeContentTypeParser('text/plain');
@@ -100,12 +115,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     maxAge: 600,
   });
   installErrorHandling(app);
-  app.addHook('onSend', async (_request, reply) => {
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('referrer-policy', 'no-referrer');
-    // Tokens and profiles must never be cached by a browser or proxy (RFC 6749 §5.1).
-    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
-  });
+  await registerApiDocs(app);
 
   authRoutes(app, services);
   accountRoutes(app, services);
@@ -135,7 +145,12 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   return app;
 }
 
-async function createServices(config: Config, store: Store, now: () => number): Promise<Services> {
+async function createServices(
+  config: Config,
+  store: Store,
+  now: () => number,
+  processMetrics: boolean,
+): Promise<Services> {
   const keyring = new Keyring(store, {
     alg: config.signingAlg,
     hs256Secret: config.hs256Secret,
@@ -148,21 +163,39 @@ async function createServices(config: Config, store: Store, now: () => number): 
     ttl: config.accessTtl,
     clockSkew: config.clockSkew,
   });
-  const revocations = new RevocationList(config.clockSkew * 1000);
-  const sessions = new Sessions(store, accessTokens, revocations, {
-    refreshTtl: config.refreshTtl,
-    sessionMaxAge: config.sessionMaxAge,
-    policy: {
-      graceMs: config.reuseGrace * 1000,
-      earlyRefresh: config.earlyRefresh,
-      skewMs: config.clockSkew * 1000,
-      refreshTtlMs: config.refreshTtl * 1000,
+  const metrics = new Metrics({
+    now,
+    signingKeyActivatedAt: (at) => {
+      try {
+        return keyring.signingKey(at).activatesAt;
+      } catch (error) {
+        if (error instanceof UnavailableError) return undefined; // no key signs now: no age
+        throw error;
+      }
     },
+    processMetrics,
   });
+  const revocations = new RevocationList(config.clockSkew * 1000);
+  const sessions = new Sessions(
+    store,
+    accessTokens,
+    revocations,
+    {
+      refreshTtl: config.refreshTtl,
+      sessionMaxAge: config.sessionMaxAge,
+      policy: {
+        graceMs: config.reuseGrace * 1000,
+        earlyRefresh: config.earlyRefresh,
+        skewMs: config.clockSkew * 1000,
+        refreshTtlMs: config.refreshTtl * 1000,
+      },
+    },
+    metrics,
+  );
   await sessions.syncRevocations(now());
-  const rateLimits = new RateLimits(store, config);
-  const accounts = new Accounts(store, new PasswordHasher(), rateLimits, sessions);
+  const rateLimits = new RateLimits(store, config, metrics);
+  const accounts = new Accounts(store, new PasswordHasher(), rateLimits, sessions, metrics);
   // Cookie-mode requests may come from the server's own origin and the configured ones.
   const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
-  return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, csrf, now };
+  return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, csrf, metrics, now };
 }

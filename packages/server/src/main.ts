@@ -2,6 +2,7 @@ import { UnavailableError } from '@tessera/protocol';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { buildApp } from './app.ts';
 import { loggerOptions } from './http/logging.ts';
+import { closeGracefully, SHUTDOWN_GRACE_MS } from './shutdown.ts';
 import { openStore } from './stores/open-store.ts';
 
 /**
@@ -33,14 +34,21 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     config,
     store,
     logger: loggerOptions(config.logLevel),
+    processMetrics: true,
   });
   const shutdown = (signal: string): void => {
     app.log.info({ signal }, 'shutting down');
-    app
-      .close()
-      .then(() => store.close())
-      .then(() => process.exit(0))
-      .catch(() => process.exit(1));
+    // Should closing itself hang, the process still ends (an orchestrator would SIGKILL it).
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS + 5000).unref();
+    closeGracefully(app, store, SHUTDOWN_GRACE_MS)
+      .then((drained) => {
+        if (!drained) app.log.warn('requests still running at the shutdown deadline were cut off');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidCredentialsError, InvalidRequestError, InvalidTokenError } from '@tessera/protocol';
+import {
+  InvalidCredentialsError,
+  InvalidRequestError,
+  InvalidTokenError,
+  TesseraError,
+} from '@tessera/protocol';
+import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertAcceptablePassword, assertPasswordSize } from '../passwords/password-policy.ts';
@@ -15,12 +21,20 @@ export class Accounts {
   readonly #hasher: PasswordHasher;
   readonly #limits: RateLimits;
   readonly #sessions: Sessions;
+  readonly #metrics: MetricsSink;
 
-  constructor(store: Store, hasher: PasswordHasher, limits: RateLimits, sessions: Sessions) {
+  constructor(
+    store: Store,
+    hasher: PasswordHasher,
+    limits: RateLimits,
+    sessions: Sessions,
+    metrics: MetricsSink = NO_METRICS,
+  ) {
     this.#store = store;
     this.#hasher = hasher;
     this.#limits = limits;
     this.#sessions = sessions;
+    this.#metrics = metrics;
   }
 
   async signup(
@@ -50,6 +64,21 @@ export class Accounts {
    * AUTH-01, AUTH-02); failures count against the account whether or not it exists.
    */
   async login(
+    input: { email: string; password: string; remember?: boolean | undefined },
+    client: ClientInfo,
+    now: number,
+  ): Promise<TokenGrant> {
+    try {
+      const grant = await this.#login(input, client, now);
+      this.#metrics.login('success');
+      return grant;
+    } catch (error) {
+      this.#metrics.login(error instanceof TesseraError ? error.code : 'server_error');
+      throw error;
+    }
+  }
+
+  async #login(
     input: { email: string; password: string; remember?: boolean | undefined },
     client: ClientInfo,
     now: number,
@@ -92,7 +121,7 @@ export class Accounts {
     );
     if (outcome.kind === 'stale') throw new InvalidCredentialsError();
     await this.#limits.clearPasswordChange(user.id);
-    this.#sessions.noteRevoked(outcome.revoked);
+    this.#sessions.noteRevoked(outcome.revoked, 'password_changed');
   }
 
   /** The token's user; a deleted or disabled user's token is refused (ATTACKS CLM-14). */

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config/config.ts';
 import type { Keyring } from '../keys/keyring.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
 import type { Store } from '../stores/store.ts';
@@ -20,6 +21,7 @@ export interface Services {
   accounts: Accounts;
   rateLimits: RateLimits;
   csrf: Csrf;
+  metrics: Metrics;
   /** Milliseconds since the epoch; injectable so tests freeze time instead of sleeping. */
   now(): number;
 }

@@ -60,13 +60,8 @@ export function sendError(reply: FastifyReply, error: TesseraError, _request?: F
   if (error instanceof RateLimitedError || error instanceof UnavailableError) {
     void reply.header('retry-after', String(error.retryAfterSeconds));
   }
-  // Set here as well as in the onSend hook: errors raised before routing skip the hooks.
-  return reply
-    .code(error.status)
-    .header('cache-control', 'no-store')
-    .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
-    .send(error.toJSON());
+  // Even where the route had made its answer cacheable (the JWKS).
+  return reply.code(error.status).header('cache-control', 'no-store').send(error.toJSON());
 }
 
 function toTesseraError(error: FastifyError | TesseraError): TesseraError {

@@ -1,6 +1,6 @@
 /**
  * JSON schemas shared by the routes. They validate requests (unknown fields are refused, types
- * are never coerced) and will document the API from the same source.
+ * are never coerced), shape responses, and document the API from the same source (`/docs`).
  */
 export const emailSchema = { type: 'string', minLength: 3, maxLength: 320 } as const;
 // The byte limit (1024) is checked in code; this bound only stops absurd bodies early.
@@ -53,8 +53,40 @@ export const cookieGrantResponseSchema = {
 export const grantResponseSchema = { anyOf: [tokenResponseSchema, cookieGrantResponseSchema] } as const;
 
 export const errorSchema = {
+  description: 'An error: a stable code (docs/errors.md) and a human sentence',
   type: 'object',
   properties: { error: { type: 'string' }, message: { type: 'string' } },
   required: ['error', 'message'],
+  additionalProperties: false,
+} as const;
+
+/** A success without a body. */
+export const noContent = { description: 'Done', type: 'null' } as const;
+
+/**
+ * A route's responses: its successes, and the error shape every failure has. `description` says
+ * which codes the route answers.
+ */
+export function withErrors<T extends object>(
+  successes: T,
+): T & { '4xx': typeof errorSchema; '5xx': typeof errorSchema } {
+  return { ...successes, '4xx': errorSchema, '5xx': errorSchema };
+}
+
+/** Operations that take an access token (`Authorization: Bearer`, or the cookie in cookie mode). */
+export const bearerAuth = [{ bearer: [] }];
+
+export const sessionSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    lastUsedAt: { type: 'string', format: 'date-time' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    userAgent: { type: ['string', 'null'] },
+    ip: { type: ['string', 'null'] },
+    current: { type: 'boolean' },
+  },
+  required: ['id', 'createdAt', 'lastUsedAt', 'expiresAt', 'userAgent', 'ip', 'current'],
   additionalProperties: false,
 } as const;

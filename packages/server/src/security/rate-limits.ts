@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { RateLimitedError } from '@tessera/protocol';
+import { NO_METRICS, type MetricsSink, type RateLimitName } from '../observability/metrics.ts';
 import type { Store } from '../stores/store.ts';
 
 export interface RateLimitSettings {
@@ -22,20 +23,22 @@ export interface RateLimitSettings {
 export class RateLimits {
   readonly #store: Store;
   readonly #settings: RateLimitSettings;
+  readonly #metrics: MetricsSink;
 
-  constructor(store: Store, settings: RateLimitSettings) {
+  constructor(store: Store, settings: RateLimitSettings, metrics: MetricsSink = NO_METRICS) {
     this.#store = store;
     this.#settings = settings;
+    this.#metrics = metrics;
   }
 
   /** Counts one request from `ip`; throws `RateLimitedError` past the per-minute limit. */
   async hitAddress(ip: string, now: number): Promise<void> {
-    await this.#hit(`ip:${addressKey(ip)}`, 60_000, this.#settings.ipRateLimit, now);
+    await this.#hit('address', `ip:${addressKey(ip)}`, 60_000, this.#settings.ipRateLimit, now);
   }
 
   /** Counts one login attempt for `email`; throws `RateLimitedError` past the account limit. */
   async hitLogin(email: string, now: number): Promise<void> {
-    await this.#hit(`login:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
+    await this.#hit('login', `login:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
   }
 
   /** A successful login ends the account's count. */
@@ -48,7 +51,7 @@ export class RateLimits {
    * by a stranger must not lock the owner out of changing their password.
    */
   async hitPasswordChange(userId: string, now: number): Promise<void> {
-    await this.#hit(`password:${userId}`, this.#windowMs, this.#settings.loginMaxFailures, now);
+    await this.#hit('password', `password:${userId}`, this.#windowMs, this.#settings.loginMaxFailures, now);
   }
 
   async clearPasswordChange(userId: string): Promise<void> {
@@ -57,16 +60,18 @@ export class RateLimits {
 
   /** Counts one sign-up attempt for `email`; throws `RateLimitedError` past the account limit. */
   async hitSignup(email: string, now: number): Promise<void> {
-    await this.#hit(`signup:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
+    await this.#hit('signup', `signup:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
   }
 
   get #windowMs(): number {
     return this.#settings.loginFailureWindow * 1000;
   }
 
-  async #hit(key: string, windowMs: number, limit: number, now: number): Promise<void> {
+  async #hit(name: RateLimitName, key: string, windowMs: number, limit: number, now: number): Promise<void> {
     const counter = await this.#store.hitCounter(key, windowMs, now);
-    if (counter.count > limit) throw new RateLimitedError((counter.resetAt - now) / 1000);
+    if (counter.count <= limit) return;
+    this.#metrics.rateLimited(name);
+    throw new RateLimitedError((counter.resetAt - now) / 1000);
   }
 }
 

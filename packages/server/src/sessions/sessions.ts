@@ -6,6 +6,7 @@ import {
   SessionExpiredError,
   TokenRevokedError,
 } from '@tessera/protocol';
+import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import type { AccessTokenClaims, AccessTokens, IssuedAccessToken } from '../tokens/access-token.ts';
 import {
   hashRefreshToken,
@@ -14,7 +15,14 @@ import {
   openSuccessor,
   sealSuccessor,
 } from '../tokens/refresh-token.ts';
-import type { RevokeReason, RevokedSession, SessionRecord, Store, UserRecord } from '../stores/store.ts';
+import type {
+  RevokeReason,
+  RevokedSession,
+  RotationDecision,
+  SessionRecord,
+  Store,
+  UserRecord,
+} from '../stores/store.ts';
 import type { RevocationList } from './revocation-list.ts';
 import { decideRotation, type RotationPolicy } from './rotation-policy.ts';
 
@@ -50,13 +58,21 @@ export class Sessions {
   readonly #tokens: AccessTokens;
   readonly #revocations: RevocationList;
   readonly #settings: SessionSettings;
+  readonly #metrics: MetricsSink;
   #cursor = 0;
 
-  constructor(store: Store, tokens: AccessTokens, revocations: RevocationList, settings: SessionSettings) {
+  constructor(
+    store: Store,
+    tokens: AccessTokens,
+    revocations: RevocationList,
+    settings: SessionSettings,
+    metrics: MetricsSink = NO_METRICS,
+  ) {
     this.#store = store;
     this.#tokens = tokens;
     this.#revocations = revocations;
     this.#settings = settings;
+    this.#metrics = metrics;
   }
 
   /**
@@ -130,10 +146,14 @@ export class Sessions {
   async refresh(presented: unknown, now: number): Promise<TokenGrant> {
     // A value of the wrong shape (an access token, garbage, another version) never reaches the
     // store (ATTACKS RT-09, RT-11).
-    if (!isRefreshTokenFormat(presented)) throw new InvalidGrantError();
+    if (!isRefreshTokenFormat(presented)) {
+      this.#metrics.refresh('invalid_grant');
+      throw new InvalidGrantError();
+    }
     // Fail before the refresh token is consumed, not after: a retry must not look like reuse.
     this.#tokens.assertCanSign(now);
     const successor = newRefreshToken();
+    let decision: RotationDecision | undefined;
     const outcome = await this.#store.rotateRefreshToken({
       presentedHash: hashRefreshToken(presented),
       now,
@@ -142,17 +162,21 @@ export class Sessions {
         hash: hashRefreshToken(successor),
         sealedForPresented: sealSuccessor(presented, successor),
       },
-      decide: (state) => decideRotation(state, now, this.#settings.policy),
+      decide: (state) => (decision = decideRotation(state, now, this.#settings.policy)),
     });
 
+    this.#metrics.refresh(outcome.kind === 'rejected' ? outcome.code : outcome.kind);
     switch (outcome.kind) {
       case 'rejected':
         throw outcome.code === 'session_expired'
           ? new SessionExpiredError(undefined, { cause: outcome.reason })
           : new InvalidGrantError(undefined, { cause: outcome.reason });
-      case 'reused':
-        this.#revocations.add(outcome.revoked);
+      case 'reused': {
+        const reason = decision?.kind === 'reuse' ? decision.reason : 'reuse_detected';
+        this.#metrics.reuseDetected(reason);
+        this.noteRevoked([outcome.revoked], reason);
         throw new RefreshTokenReusedError();
+      }
       case 'grace': {
         const current = openSuccessor(presented, outcome.sealedCurrent);
         if (current === null) throw new InvalidGrantError();
@@ -178,17 +202,21 @@ export class Sessions {
 
   async revoke(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
     const revoked = await this.#store.revokeSession(sessionId, reason, now);
-    if (revoked) this.#revocations.add(revoked);
+    if (revoked) this.noteRevoked([revoked], reason);
     return revoked;
   }
 
   async revokeAll(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]> {
-    return this.noteRevoked(await this.#store.revokeUserSessions(userId, reason, now));
+    return this.noteRevoked(await this.#store.revokeUserSessions(userId, reason, now), reason);
   }
 
-  /** Records revocations made by another component (a password change) in the in-memory list. */
-  noteRevoked(revoked: RevokedSession[]): RevokedSession[] {
+  /**
+   * Records revocations committed to the store — here, or by another component (a password
+   * change) — in the in-memory list and the metrics.
+   */
+  noteRevoked(revoked: RevokedSession[], reason: RevokeReason): RevokedSession[] {
     for (const entry of revoked) this.#revocations.add(entry);
+    this.#metrics.revoked(reason, revoked.length);
     return revoked;
   }
 

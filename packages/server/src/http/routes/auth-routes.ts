@@ -13,11 +13,14 @@ import { readAccessToken } from '../bearer.ts';
 import { authenticate, clientInfo, type Services } from '../context.ts';
 import { presentCookieGrant, presentGrant, presentUser } from '../present.ts';
 import {
+  bearerAuth,
   emailSchema,
   passwordSchema,
   grantResponseSchema,
+  noContent,
   refreshTokenSchema,
   userSchema,
+  withErrors,
 } from '../schemas.ts';
 
 interface SignupBody {
@@ -62,6 +65,10 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
     '/auth/signup',
     {
       schema: {
+        tags: ['auth'],
+        summary: 'Create an account',
+        description:
+          'Errors: `invalid_request` (a weak or oversized password), `email_taken`, `rate_limited`.',
         body: {
           type: 'object',
           properties: {
@@ -72,7 +79,14 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
           required: ['email', 'password'],
           additionalProperties: false,
         },
-        response: { 201: { type: 'object', properties: { user: userSchema }, required: ['user'] } },
+        response: withErrors({
+          201: {
+            description: 'Created',
+            type: 'object',
+            properties: { user: userSchema },
+            required: ['user'],
+          },
+        }),
       },
     },
     async (request, reply) => {
@@ -87,6 +101,12 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
     '/auth/login',
     {
       schema: {
+        tags: ['auth'],
+        summary: 'Log in',
+        description:
+          'Starts a session. `remember: false` issues no refresh token; `cookie: true` sets the tokens ' +
+          'as HttpOnly cookies instead of returning them. Errors: `invalid_credentials` (never says ' +
+          'whether the email exists), `rate_limited`, `csrf_failed` (cookie mode from another origin).',
         body: {
           type: 'object',
           properties: {
@@ -98,7 +118,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
           required: ['email', 'password'],
           additionalProperties: false,
         },
-        response: { 200: grantResponseSchema },
+        response: withErrors({ 200: grantResponseSchema }),
       },
     },
     async (request, reply) => {
@@ -118,12 +138,18 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
         request.body ??= {};
       },
       schema: {
+        tags: ['auth'],
+        summary: 'Rotate a refresh token',
+        description:
+          'Consumes the refresh token (from the body, or the refresh cookie in cookie mode) and ' +
+          'returns a new access token and its successor. Errors: `invalid_grant`, ' +
+          '`refresh_token_reused` (the session is revoked), `session_expired`, `rate_limited`.',
         body: {
           type: 'object',
           properties: { refreshToken: refreshTokenSchema },
           additionalProperties: false,
         },
-        response: { 200: grantResponseSchema },
+        response: withErrors({ 200: grantResponseSchema }),
       },
     },
     async (request, reply) => {
@@ -157,11 +183,18 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
         request.body ??= {};
       },
       schema: {
+        tags: ['auth'],
+        summary: 'Log out',
+        description:
+          "Revokes the access token's session, or the refresh token's (an unknown refresh token " +
+          'still answers 204, RFC 7009). Either credential is enough.',
+        security: [...bearerAuth, {}],
         body: {
           type: 'object',
           properties: { refreshToken: refreshTokenSchema },
           additionalProperties: false,
         },
+        response: withErrors({ 204: noContent }),
       },
     },
     async (request, reply) => {
@@ -194,10 +227,22 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
     },
   );
 
-  app.post('/auth/logout-all', async (request, reply) => {
-    const now = services.now();
-    const claims = await authenticate(services, request);
-    await sessions.revokeAll(claims.sub, 'logout_all', now);
-    return reply.code(204).send();
-  });
+  app.post(
+    '/auth/logout-all',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out everywhere',
+        description: "Revokes every session of the token's user.",
+        security: bearerAuth,
+        response: withErrors({ 204: noContent }),
+      },
+    },
+    async (request, reply) => {
+      const now = services.now();
+      const claims = await authenticate(services, request);
+      await sessions.revokeAll(claims.sub, 'logout_all', now);
+      return reply.code(204).send();
+    },
+  );
 }

@@ -63,7 +63,8 @@ export function demoRoutes(app: FastifyInstance): void {
     "frame-ancestors 'none'",
   ].join('; ');
 
-  app.get('/', async (_request, reply) =>
+  // The demo is a page, not part of the API: left out of the OpenAPI document.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply
       .type('text/html; charset=utf-8')
       .header('content-security-policy', csp)
@@ -74,7 +75,12 @@ export function demoRoutes(app: FastifyInstance): void {
   for (const [folder, assets] of folders) {
     app.get<{ Params: { file: string } }>(
       `/${folder}/:file`,
-      { schema: { params: { type: 'object', properties: { file: { type: 'string', maxLength: 64 } } } } },
+      {
+        schema: {
+          hide: true,
+          params: { type: 'object', properties: { file: { type: 'string', maxLength: 64 } } },
+        },
+      },
       async (request, reply) => {
         const asset = assets.get(request.params.file);
         if (!asset) throw new NotFoundError();

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { InvalidRequestError } from '@tessera/protocol';
 import type { Services } from '../context.ts';
+import { withErrors } from '../schemas.ts';
 
 /** One feed entry: a revoked session and the time (s) until which tokens it covers may be valid. */
 interface FeedEntry {
@@ -27,7 +28,35 @@ interface SinceQuery {
 
 const sinceQuery = {
   type: 'object',
-  properties: { since: { type: 'string', pattern: CURSOR.source } },
+  properties: {
+    since: {
+      type: 'string',
+      pattern: CURSOR.source,
+      description: 'The cursor of the previous page (default 0)',
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const feedPageSchema = {
+  description: 'Sessions revoked after the cursor whose tokens may still be valid, and the next cursor',
+  type: 'object',
+  properties: {
+    cursor: { type: 'integer' },
+    revoked: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          sid: { type: 'string', description: 'The session id (`sid` claim)' },
+          exp: { type: 'integer', description: 'Seconds since the epoch until which to remember it' },
+        },
+        required: ['sid', 'exp'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['cursor', 'revoked'],
   additionalProperties: false,
 } as const;
 
@@ -60,13 +89,37 @@ export function revocationRoutes(app: FastifyInstance, services: Services): void
 
   app.get<{ Querystring: SinceQuery }>(
     '/auth/revocations',
-    { schema: { querystring: sinceQuery } },
+    {
+      schema: {
+        tags: ['revocations'],
+        summary: 'Revoked sessions after a cursor',
+        description:
+          'One page; ask again from the returned cursor until it stops moving. Public, like the JWKS.',
+        querystring: sinceQuery,
+        response: withErrors({ 200: feedPageSchema }),
+      },
+    },
     async (request) => readPage(sinceOf(request)),
   );
 
   app.get<{ Querystring: SinceQuery }>(
     '/auth/revocations/stream',
-    { schema: { querystring: sinceQuery } },
+    {
+      schema: {
+        tags: ['revocations'],
+        summary: 'Revoked sessions as Server-Sent Events',
+        description:
+          'The same pages as `GET /auth/revocations`, as `revocations` events whose `id` is the cursor: ' +
+          'the backlog at once, then each revocation as it happens. Reconnect with `Last-Event-ID`.',
+        querystring: sinceQuery,
+        response: withErrors({
+          200: {
+            description: 'An event stream',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+        }),
+      },
+    },
     async (request, reply) => {
       let cursor = sinceOf(request);
       const first = await readPage(cursor); // a store outage answers 503 here, before the stream opens
