@@ -33,6 +33,22 @@ export interface ClientOptions {
    * Default: Web Locks and BroadcastChannel where present; `false` turns it off.
    */
   crossTab?: TabCoordinator | false;
+  /**
+   * How long after the last activity (a request through the client, `touch()`, or either in another
+   * tab sharing the credentials) background refreshes go on, in ms. When a refresh comes due with no
+   * activity in this window, the access token is left to expire (`idle` event); the session is not
+   * over, and the next activity refreshes first. Default: the access token's lifetime, so roughly
+   * "any activity since the last refresh". `Infinity` refreshes for as long as the session lasts.
+   */
+  idleTimeout?: number;
+  /** Whether requests through `fetch` and the API methods count as activity. Default true. */
+  activityFromRequests?: boolean;
+  /**
+   * Count the user's input as activity: `true` listens on `document` (where there is one) for
+   * key, pointer, wheel, touch and scroll events; or pass the `EventTarget` to listen on. Default
+   * false: the app calls `touch()` itself.
+   */
+  activityEvents?: boolean | EventTarget;
 }
 
 /** Methods that change state: in cookie mode they carry the CSRF token (double submit). */
@@ -42,6 +58,8 @@ const CSRF_HEADER = 'x-csrf-token';
 /** 401 answers that a fresh access token may cure; anything else is returned as it came. */
 const RETRY_AFTER_REFRESH = new Set(['token_expired', 'token_revoked']);
 const DEFAULT_REFRESH_SKEW_MS = 10_000;
+/** The input `activityEvents` listens to (capture phase, passive). */
+const ACTIVITY_EVENTS = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart', 'scroll'];
 
 /**
  * Creates a Tessera client.
@@ -66,6 +84,8 @@ export class TesseraClient {
   readonly #events = new Emitter<ClientEvents>();
   readonly #tabs: TabCoordinator | null;
   readonly #refresher: Refresher;
+  readonly #requestsAreActivity: boolean;
+  readonly #stopListening: () => void;
   #serverOffset: number | null = null;
 
   constructor(options: ClientOptions) {
@@ -82,19 +102,25 @@ export class TesseraClient {
       options.crossTab === false
         ? null
         : (options.crossTab ?? (shared ? createCrossTab({ name: this.#baseUrl, clock: this.#clock }) : null));
+    const { idleTimeout } = options;
+    if (idleTimeout !== undefined && !(idleTimeout >= 0))
+      throw new TypeError('`idleTimeout` must be a number of ms, 0 or more');
     this.#refresher = new Refresher({
       storage,
       clock: this.#clock,
       random: options.random ?? Math.random,
       refreshSkew: options.refreshSkew ?? DEFAULT_REFRESH_SKEW_MS,
+      idleTimeout: idleTimeout ?? null,
       tabs: this.#tabs,
       cookie: this.#cookie,
       events: this.#events,
       exchange: async (tokens) => (await this.#grant('/auth/refresh', this.#refreshBody(tokens))).tokens,
     });
+    this.#requestsAreActivity = options.activityFromRequests ?? true;
+    this.#stopListening = listenForActivity(options.activityEvents ?? false, () => this.touch());
   }
 
-  /** Listens to `start`, `refresh` and `end`; the returned function stops listening. */
+  /** Listens to `start`, `refresh`, `idle` and `end`; the returned function stops listening. */
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
     return this.#events.on(event, listener);
   }
@@ -183,6 +209,15 @@ export class TesseraClient {
     await this.#call('POST', '/auth/password', { currentPassword, newPassword });
   }
 
+  /**
+   * Records user activity (call it on input; it is cheap): background refreshes go on while there
+   * is activity within `idleTimeout`, in this tab or any tab sharing the credentials. After an idle
+   * period, it refreshes the expired or expiring access token right away.
+   */
+  touch(): void {
+    this.#refresher.activity();
+  }
+
   /** Refreshes now (normally not needed); false when the session is over. */
   async refresh(): Promise<boolean> {
     return (await this.#refresher.refresh()) !== null;
@@ -191,9 +226,11 @@ export class TesseraClient {
   /**
    * `fetch` with the session's credentials for `tokenOrigins`. Tokens about to expire are refreshed
    * first; after a `401 token_expired` the client refreshes once and replays the request. When the
-   * session is over the 401 comes back as is, after the `end` event: never a loop.
+   * session is over the 401 comes back as is, after the `end` event: never a loop. A call counts as
+   * activity (unless `activityFromRequests` is false).
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    if (this.#requestsAreActivity) this.touch();
     const request =
       input instanceof Request ? new Request(input, init) : new Request(this.#absolute(input), init);
     if (!this.#tokenOrigins.has(new URL(request.url).origin)) return this.#fetch(request);
@@ -216,8 +253,9 @@ export class TesseraClient {
     return this.#clock.now() + (this.#serverOffset ?? 0);
   }
 
-  /** Stops the background refresh and cross-tab listening; the stored tokens stay. */
+  /** Stops the background refresh, cross-tab and input listening; the stored tokens stay. */
   close(): void {
+    this.#stopListening();
     this.#refresher.close();
     this.#tabs?.close();
   }
@@ -275,6 +313,23 @@ export class TesseraClient {
     const page = (globalThis as { location?: { href: string } }).location?.href;
     return new URL(input, page ?? `${this.#baseUrl}/`);
   }
+}
+
+/** Calls `onInput` on the user's input events (see `activityEvents`); returns the function that stops. */
+function listenForActivity(option: boolean | EventTarget, onInput: () => void): () => void {
+  const target =
+    option === true
+      ? (globalThis as { document?: EventTarget }).document
+      : option === false
+        ? undefined
+        : option;
+  if (target === undefined) return () => {};
+  const listener = (): void => onInput();
+  const flags = { capture: true, passive: true };
+  for (const type of ACTIVITY_EVENTS) target.addEventListener(type, listener, flags);
+  return () => {
+    for (const type of ACTIVITY_EVENTS) target.removeEventListener(type, listener, flags);
+  };
 }
 
 /** A cookie the page can read (`document.cookie`), or null outside a browser. */

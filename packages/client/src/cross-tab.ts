@@ -3,9 +3,13 @@ import { systemClock, type Clock } from './clock.ts';
 /** Why a session ended; the `end` event and the cross-tab `ended` message carry it. */
 export type EndReason = 'logout' | 'expired' | 'invalid_grant' | 'refresh_token_reused' | 'session_expired';
 
-/** What tabs tell each other. Never a token: receivers read shared storage or cookies. */
+/**
+ * What tabs tell each other. Never a token: receivers read shared storage or cookies. `activity`:
+ * the user is active in the sender (throttled), so the session's refreshes should go ahead.
+ */
 export type TabMessage =
   | { type: 'refreshing' }
+  | { type: 'activity' }
   | { type: 'updated'; expiresAt: number; refreshExpiresAt?: number }
   | { type: 'ended'; reason: EndReason };
 
@@ -134,8 +138,11 @@ class CrossTab implements TabCoordinator {
       this.#otherRefreshingAt = this.#clock.now();
       return;
     }
-    this.#otherRefreshingAt = null;
-    for (const wake of this.#waiters) wake();
+    // A result (new tokens, or the end) releases the tabs waiting for another tab's refresh.
+    if (message.type !== 'activity') {
+      this.#otherRefreshingAt = null;
+      for (const wake of this.#waiters) wake();
+    }
     for (const listener of this.#listeners) listener(message);
   }
 }
@@ -157,6 +164,7 @@ function parseMessage(data: unknown): TabMessage | null {
   if (typeof data !== 'object' || data === null) return null;
   const message = data as Record<string, unknown>;
   if (message['type'] === 'refreshing') return { type: 'refreshing' };
+  if (message['type'] === 'activity') return { type: 'activity' };
   if (message['type'] === 'ended' && END_REASONS.has(message['reason']))
     return { type: 'ended', reason: message['reason'] as EndReason };
   const { expiresAt, refreshExpiresAt } = message;

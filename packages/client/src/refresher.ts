@@ -5,15 +5,21 @@ import { SESSION_OVER, TesseraRequestError } from './errors.ts';
 import type { User } from './grant.ts';
 import { canRefresh, type TokenSet, type TokenStorage } from './storage.ts';
 
-/** The client's events and what each carries. */
 /** How close to expiry a request refreshes first, at most (see `usable`). */
 const USABLE_MARGIN_MS = 2000;
 
+/** The client's events and what each carries. */
 export interface ClientEvents {
   /** A session began: a login here, `resume()`, or a login in another tab sharing the credentials. */
   start: { user: User | null };
   /** New tokens: `byOtherTab` when another tab refreshed and this one picked up its result. */
   refresh: { expiresAt: number; byOtherTab: boolean };
+  /**
+   * A refresh came due with no activity within the idle timeout, in this tab or any tab sharing
+   * the credentials: the access token is left to expire at `expiresAt` (local clock). The session
+   * is not over; the next activity or request refreshes first.
+   */
+  idle: { expiresAt: number };
   /** The session is over and its tokens are gone; nothing more happens until the next login. */
   end: { reason: EndReason };
 }
@@ -24,6 +30,11 @@ export interface RefresherOptions {
   random: () => number;
   /** Refresh at least this long before expiry, in ms; up to twice as long, at random. */
   refreshSkew: number;
+  /**
+   * Activity (`activity()`) within this many ms before a refresh comes due keeps the session
+   * fresh; `null`: the access token's lifetime as this client received it.
+   */
+  idleTimeout: number | null;
   tabs: TabCoordinator | null;
   /** Cookie mode: other tabs' results arrive in their message (the cookies changed), not in storage. */
   cookie: boolean;
@@ -34,6 +45,19 @@ export interface RefresherOptions {
 
 const RETRY_BASE_MS = 2000;
 const RETRY_MAX_MS = 5 * 60 * 1000;
+/** Other tabs hear of this tab's activity at most once per this many ms, or per quarter of the idle timeout if shorter (not under 1 s). */
+const ANNOUNCE_MAX_MS = 30_000;
+const ANNOUNCE_MIN_MS = 1000;
+/** The longest delay `setTimeout` honours; longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The times of the token set the timer was last scheduled for (no secrets). */
+interface Timing {
+  expiresAt: number;
+  refreshExpiresAt: number | undefined;
+  /** From its arrival here to its expiry, in ms: the default idle timeout. */
+  lifetime: number;
+}
 
 /**
  * Keeps one session's tokens fresh: schedules the background refresh, merges every concurrent
@@ -49,6 +73,12 @@ export class Refresher {
   #inflight: Promise<TokenSet | null> | null = null;
   #timer: unknown = null;
   #failures = 0;
+  #timing: Timing | null = null;
+  /** A refresh came due without recent activity: no refresh is scheduled until the next activity. */
+  #idle = false;
+  /** Local time of the last activity here or in another tab sharing the credentials. */
+  #lastActivity = -Infinity;
+  #announcedAt = -Infinity;
 
   constructor(options: RefresherOptions) {
     this.#options = options;
@@ -76,16 +106,18 @@ export class Refresher {
 
   /**
    * Tokens to send now, refreshed first when they are about to expire — the safety net for a timer
-   * that did not fire (a frozen tab, a sleeping laptop). The margin is the scheduling lead, capped
-   * at a few seconds: with short-lived tokens the full lead could exceed their whole lifetime, and
-   * every request would refresh (a storm the browser test caught). When that refresh fails for a
-   * passing reason (offline), still-valid tokens are better than an error.
+   * that did not fire (a frozen tab, a sleeping laptop) — or when the client was idle, so the
+   * tokens are past their refresh time or already expired. The margin is the scheduling lead,
+   * capped at a few seconds: with short-lived tokens the full lead could exceed their whole
+   * lifetime, and every request would refresh (a storm the browser test caught). When that refresh
+   * fails for a passing reason (offline), still-valid tokens are better than an error.
    */
   async usable(): Promise<TokenSet | null> {
     const tokens = await this.current();
     const now = this.#options.clock.now();
     const margin = Math.min(this.#options.refreshSkew, USABLE_MARGIN_MS);
-    if (tokens === null || !canRefresh(tokens) || now < tokens.expiresAt - margin) return tokens;
+    if (tokens === null || !canRefresh(tokens)) return tokens;
+    if (!this.#idle && now < tokens.expiresAt - margin) return tokens;
     try {
       return await this.refresh(tokens);
     } catch (error) {
@@ -106,12 +138,34 @@ export class Refresher {
     return this.#inflight;
   }
 
+  /**
+   * The user (or the app on their behalf) did something: the next refresh that comes due goes
+   * ahead. Cheap enough for every input event: the other tabs are told at most once per 30 s (per
+   * quarter of the idle timeout when that is shorter).
+   * After an idle period it starts the refresh that was skipped. `remote`: another tab's activity,
+   * which only counts here — that tab refreshes for itself.
+   */
+  activity(remote = false): void {
+    const now = this.#options.clock.now();
+    this.#lastActivity = Math.max(this.#lastActivity, now);
+    if (remote || !this.#active) return;
+    const window = this.#idleWindow();
+    const every = Math.min(ANNOUNCE_MAX_MS, Math.max(ANNOUNCE_MIN_MS, window / 4));
+    if (this.#options.tabs && Number.isFinite(window) && now - this.#announcedAt >= every) {
+      this.#announcedAt = now;
+      this.#options.tabs.publish({ type: 'activity' });
+    }
+    if (this.#idle && this.#inflight === null) void this.#due(now);
+  }
+
   /** Ends the session: no timer, no tokens, one `end` event, and the other tabs told. */
   async end(reason: EndReason, announce = true): Promise<void> {
     this.#cancelTimer();
     this.#generation += 1;
     const hadSession = this.#active || (await this.current()) !== null;
     this.#active = false;
+    this.#idle = false;
+    this.#timing = null;
     await this.#options.storage.clear();
     if (announce) this.#options.tabs?.publish({ type: 'ended', reason });
     if (hadSession) this.#options.events.emit('end', { reason });
@@ -133,7 +187,8 @@ export class Refresher {
         if (this.#active) this.#schedule(latest);
         return latest;
       }
-      if (!canRefresh(latest)) {
+      // Never present a refresh token past its own expiry: the session is over.
+      if (!canRefresh(latest) || this.#options.clock.now() >= (latest.refreshExpiresAt ?? 0)) {
         await this.end('expired');
         return null;
       }
@@ -168,6 +223,8 @@ export class Refresher {
     this.#generation += 1;
     this.#active = true;
     this.#failures = 0;
+    // A login or a page (re)load is activity.
+    this.#lastActivity = this.#options.clock.now();
     this.#schedule(tokens);
     this.#options.events.emit('start', { user });
   }
@@ -176,30 +233,71 @@ export class Refresher {
    * Refresh at a random moment between one and two leads before expiry: tabs and devices that
    * logged in together spread out instead of arriving at once. The lead is at most a quarter of
    * the remaining lifetime, so short-lived tokens are not refreshed the moment they arrive.
+   * Tokens that cannot be refreshed by then (no refresh token, or it expires first) end the
+   * session when the access token expires.
    */
   #schedule(tokens: TokenSet): void {
     const now = this.#options.clock.now();
+    this.#idle = false;
+    this.#timing = {
+      expiresAt: tokens.expiresAt,
+      refreshExpiresAt: tokens.refreshExpiresAt,
+      lifetime: Math.max(0, tokens.expiresAt - now),
+    };
     if (!canRefresh(tokens)) {
-      this.#setTimer(() => void this.end('expired'), tokens.expiresAt - now);
+      this.#setTimerAt(tokens.expiresAt, () => void this.end('expired'));
       return;
     }
     const lead = Math.min(this.#options.refreshSkew, Math.max(0, tokens.expiresAt - now) / 4);
     const at = Math.floor(tokens.expiresAt - lead - this.#options.random() * lead);
-    this.#setTimer(() => void this.#background(), at - now);
+    if (at >= (tokens.refreshExpiresAt ?? 0)) this.#setTimerAt(tokens.expiresAt, () => this.#expire());
+    else this.#setTimerAt(at, () => void this.#due(at));
   }
 
-  async #background(): Promise<void> {
+  /**
+   * A refresh came due at `at` (or is retried, or activity ended an idle period): refresh if there
+   * was activity within the idle timeout before `at`; otherwise let the access token expire.
+   */
+  async #due(at: number): Promise<void> {
+    if (!this.#active) return;
+    if (this.#lastActivity < at - this.#idleWindow()) return this.#goIdle();
     try {
       await this.refresh();
     } catch {
       // Offline or the server unavailable: retry with backoff; a request in between retries too.
       this.#failures += 1;
-      if (this.#active) this.#setTimer(() => void this.#background(), retryDelay(this.#failures));
+      const retryAt = this.#options.clock.now() + retryDelay(this.#failures);
+      if (this.#active) this.#setTimerAt(retryAt, () => void this.#due(retryAt));
     }
+  }
+
+  /**
+   * No refresh until the next activity. The refresh token stays valid at the server for its idle
+   * lifetime; once it and the access token are both past, the session ends as `expired`.
+   */
+  #goIdle(): void {
+    const timing = this.#timing;
+    if (timing === null) return;
+    this.#idle = true;
+    this.#setTimerAt(Math.max(timing.expiresAt, timing.refreshExpiresAt ?? 0), () => this.#expire());
+    this.#options.events.emit('idle', { expiresAt: timing.expiresAt });
+  }
+
+  /**
+   * The tokens can no longer be refreshed: a refresh attempt ends the session without a request
+   * (after checking, under the cross-tab lock, that no other tab has renewed them).
+   */
+  #expire(): void {
+    this.refresh().catch(() => {});
+  }
+
+  #idleWindow(): number {
+    return this.#options.idleTimeout ?? this.#timing?.lifetime ?? 0;
   }
 
   async #onTabMessage(message: TabMessage): Promise<void> {
     if (message.type === 'ended') return this.end(message.reason, false);
+    if (message.type === 'activity') return this.activity(true);
     if (message.type !== 'updated') return;
     let tokens: TokenSet | null = {
       expiresAt: message.expiresAt,
@@ -221,9 +319,14 @@ export class Refresher {
     });
   }
 
-  #setTimer(callback: () => void, ms: number): void {
+  /** Calls `callback` at local time `at`, never earlier (long waits are chained). */
+  #setTimerAt(at: number, callback: () => void): void {
     this.#cancelTimer();
-    this.#timer = this.#options.clock.setTimeout(callback, Math.max(0, ms));
+    const delay = Math.max(0, at - this.#options.clock.now());
+    this.#timer =
+      delay > MAX_TIMER_MS
+        ? this.#options.clock.setTimeout(() => this.#setTimerAt(at, callback), MAX_TIMER_MS)
+        : this.#options.clock.setTimeout(callback, delay);
     unrefTimer(this.#timer);
   }
 

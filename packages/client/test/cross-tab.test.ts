@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createCrossTab, localStorageAdapter, type TesseraClient, type TokenSet } from '../src/index.ts';
-import { MemoryWebStorage, nextEvent, settle, waitFor } from './helpers/fakes.ts';
+import { ManualClock, MemoryWebStorage, nextEvent, settle, waitFor } from './helpers/fakes.ts';
 import { PASSWORD, setup, type Setup } from './helpers/setup.ts';
 
 const ACCESS_TTL_MS = 15 * 60 * 1000;
@@ -137,4 +137,26 @@ test('without Web Locks, simultaneous refreshes are absorbed by the grace window
   assert.ok((await a.me()).id);
   assert.ok((await b.me()).id);
   assert.equal(await b.refresh(), true);
+});
+
+test('without Web Locks, another tab’s activity does not release a tab waiting for a refresh result', async () => {
+  const clock = new ManualClock();
+  const name = `activity-${process.pid}-${Date.now()}`;
+  const waiting = createCrossTab({ name, clock, locks: null });
+  const other = createCrossTab({ name, clock, locks: null });
+  try {
+    other.publish({ type: 'refreshing' });
+    await settle();
+    let ran = false;
+    const task = waiting.exclusive(async () => (ran = true));
+    other.publish({ type: 'activity' });
+    await settle();
+    assert.equal(ran, false, 'activity is not a refresh result');
+    other.publish({ type: 'updated', expiresAt: clock.now() + ACCESS_TTL_MS });
+    await task;
+    assert.equal(ran, true);
+  } finally {
+    waiting.close();
+    other.close();
+  }
 });

@@ -3,7 +3,15 @@
 // sources by the server (types stripped).
 import { createClient } from '/sdk/index.ts';
 
-const client = createClient({ baseUrl: location.origin, mode: 'cookie' });
+// Activity is the person's input, not the page's own polling: an unattended tab lets its access
+// token lapse after five minutes, and the next click or key press refreshes it first.
+const client = createClient({
+  baseUrl: location.origin,
+  mode: 'cookie',
+  activityEvents: true,
+  activityFromRequests: false,
+  idleTimeout: 5 * 60_000,
+});
 const $ = (id) => document.getElementById(id);
 let tokenExp = 0;
 
@@ -90,6 +98,7 @@ client.on('refresh', ({ byOtherTab }) => {
   log(byOtherTab ? 'Access token refreshed by another tab' : 'Access token refreshed automatically');
   void run(render);
 });
+client.on('idle', () => log('Idle: the access token will lapse; your next action refreshes it'));
 client.on('end', ({ reason }) => {
   log(`Session ended (${reason})`);
   show(false);
