@@ -15,7 +15,7 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export function readBearerToken(request: FastifyRequest): string | null {
   try {
     return parseBearer({
-      authorization: request.raw.headersDistinct['authorization'],
+      authorization: authorizationFields(request),
       queryToken: hasQueryToken(request),
     });
   } catch (error) {
@@ -52,6 +52,18 @@ export function requireAccessToken(request: FastifyRequest): PresentedToken {
   const presented = readAccessToken(request);
   if (presented === null) throw new MissingCredentialsError();
   return presented;
+}
+
+/**
+ * Every `Authorization` field as received. Node's `headersDistinct` keeps duplicates that
+ * `headers` folds away; Fastify's `inject` has no such property, so fall back to `headers` there
+ * rather than fail.
+ */
+function authorizationFields(request: FastifyRequest): readonly string[] | undefined {
+  const distinct = (request.raw.headersDistinct as Record<string, string[]> | undefined)?.['authorization'];
+  if (distinct !== undefined) return distinct;
+  const single = request.headers.authorization;
+  return typeof single === 'string' ? [single] : undefined;
 }
 
 function hasQueryToken(request: FastifyRequest): boolean {
