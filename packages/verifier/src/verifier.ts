@@ -28,8 +28,12 @@ export interface VerifierOptions {
   /** The auth server's access-token lifetime (`TESSERA_ACCESS_TTL`); longer-lived tokens are refused. Default `15m`. */
   maxTokenAge?: Duration;
   /**
-   * `sync` (default) verifies signatures on the calling thread; `threadpool` uses `crypto.verify`'s
-   * callback form, which can serve more requests on several cores. Measure before switching.
+   * `threadpool` (default) verifies RS256/ES256/EdDSA signatures with `crypto.verify`'s callback
+   * form on libuv's pool; `sync` on the calling thread. Measured in one run (docs/benchmarks.md):
+   * one verification at a time, sync is faster (threadpool 0.59–0.80×), but with 64 in flight
+   * the threadpool wins (1.14–1.42×) and a Fastify service served 1.58× the requests, because it
+   * uses the other cores. Choose `sync` for one-at-a-time callers or single-core containers.
+   * HS256 always runs on the calling thread.
    */
   signatureVerification?: 'sync' | 'threadpool';
   /** At most one JWKS fetch per this long because of unknown `kid`s; default `30s`. */
@@ -93,7 +97,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const findKey: (kid: string) => PreparedKey | undefined | Promise<PreparedKey | undefined> = secretKey
     ? () => secretKey // the HS256 secret is the one key, whatever the `kid`
     : jwksLookup(options, algorithms, now);
-  const threadpool = options.signatureVerification === 'threadpool';
+  const threadpool = (options.signatureVerification ?? 'threadpool') === 'threadpool';
   const feed = options.revocations && startFeed(options.revocations, now);
 
   return {
