@@ -2,6 +2,7 @@
 import { keysCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { UnavailableError } from '@tessera/protocol';
 import { UsageError } from './usage-error.ts';
 
 const USAGE = `Usage: tessera <command>
@@ -38,6 +39,12 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`tessera: ${error.message}\n`);
       return 2;
+    }
+    // The store did not answer: say which setting to check, not a stack trace. Exit 1.
+    if (error instanceof UnavailableError) {
+      const cause = error.cause instanceof Error ? error.cause.message : 'no answer';
+      process.stderr.write(`tessera: cannot reach the database (TESSERA_DATABASE_URL): ${cause}\n`);
+      return 1;
     }
     throw error;
   }

@@ -192,6 +192,19 @@ describe('tessera exit codes', () => {
   });
 });
 
+describe('tessera with a database that does not answer', () => {
+  test('exits 1 with one line naming TESSERA_DATABASE_URL, no stack trace', async () => {
+    const port = await freePort(); // nothing listens there
+    const run = await runCli(['keys', 'list'], {
+      TESSERA_DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test`,
+      TESSERA_LOG_LEVEL: 'warn',
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^tessera: cannot reach the database \(TESSERA_DATABASE_URL\)/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
+
 describe('key retirement (in process, fake clock)', () => {
   test('a rotated-out key stays published for access TTL + leeway, then disappears', async () => {
     const server = await startServer();
