@@ -1,0 +1,8 @@
+import type { RegisteredCase } from '../case.ts';
+import { loginCase } from './login.ts';
+import { meCase } from './me.ts';
+import { refreshCase } from './refresh.ts';
+import { verifyCase } from './verify.ts';
+
+/** Every case, in the order `npm run bench` runs them and the page shows them. */
+export const CASES: RegisteredCase[] = [verifyCase, meCase, refreshCase, loginCase];

@@ -1,0 +1,131 @@
+import { defineCase } from '../case.ts';
+import { count, ms, spread, table, times } from '../format.ts';
+import { compareLoads, loadPlan, type LoadSummary } from '../load/load.ts';
+import { ratio } from '../stats.ts';
+import type { PeerKind } from '../servers/peer.ts';
+import { signingJwk, startPeer } from '../servers/peers.ts';
+import type { ServerProcess } from '../servers/spawn.ts';
+import { login, signup, startTessera } from '../servers/tessera.ts';
+
+interface Row {
+  name: string;
+  what: string;
+  load: LoadSummary;
+  toRawRoute: number | undefined;
+  toBare: number | undefined;
+}
+
+export interface MeResult {
+  alg: string;
+  connections: number;
+  duration: number;
+  runs: number;
+  rows: Row[];
+}
+
+const ALG = 'RS256'; // Tessera's default signing algorithm.
+
+const PEERS: ReadonlyArray<{ kind: PeerKind; what: string }> = [
+  { kind: 'fastify-bare', what: 'the ceiling: a Fastify route that does not verify' },
+  { kind: 'fastify-raw', what: 'the limit for a verified request: the raw node:crypto verify of case 1' },
+  { kind: 'fastify-tessera-verifier-sync', what: '@tessera/verifier Fastify plugin, sync verification' },
+  {
+    kind: 'fastify-tessera-verifier-threadpool',
+    what: '@tessera/verifier Fastify plugin, threadpool verification',
+  },
+  { kind: 'fastify-jose', what: 'Fastify + jose jwtVerify' },
+  { kind: 'express-jsonwebtoken', what: 'Express + jsonwebtoken (the tutorial stack)' },
+];
+
+export const meCase = defineCase<MeResult>({
+  name: 'me',
+  title: 'Protected request: GET /auth/me',
+  command: 'npm run bench -- me',
+  async run(context) {
+    const plan = loadPlan(context.quick);
+    const servers: ServerProcess[] = [];
+    try {
+      const tessera = await startTessera({ TESSERA_SIGNING_ALG: ALG });
+      servers.push(tessera);
+      await signup(tessera.url, 'bench@example.test');
+      const { accessToken } = await login(tessera.url, 'bench@example.test');
+      const jwk = await signingJwk(tessera.url, accessToken);
+      const targets = [{ name: 'tessera', url: tessera.url }];
+      for (const peer of PEERS) {
+        const server = await startPeer(peer.kind, { url: tessera.url, alg: ALG, jwk });
+        servers.push(server);
+        targets.push({ name: peer.kind, url: server.url });
+      }
+      const headers = { authorization: `Bearer ${accessToken}` };
+      for (const target of targets) {
+        const response = await fetch(`${target.url}/auth/me`, { headers });
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`${target.name} answered ${response.status}`);
+      }
+      context.log(
+        `me: ${targets.length} servers, ${plan.runs} runs of ${plan.duration} s at ${plan.connections} connections`,
+      );
+      const results = await compareLoads(
+        targets.map((target) => ({
+          name: target.name,
+          options: (duration: number) => ({
+            url: `${target.url}/auth/me`,
+            connections: plan.connections,
+            duration,
+            headers,
+          }),
+        })),
+        plan,
+        context.log,
+      );
+      const rawRoute = results.get('fastify-raw')?.requestsPerSecond.median;
+      const bare = results.get('fastify-bare')?.requestsPerSecond.median;
+      const rows = targets.map((target): Row => {
+        const summary = results.get(target.name) as LoadSummary;
+        return {
+          name: target.name,
+          what:
+            target.name === 'tessera'
+              ? 'Tessera GET /auth/me (verify, revocation check, profile read from SQLite)'
+              : (PEERS.find((p) => p.kind === target.name)?.what ?? ''),
+          load: summary,
+          toRawRoute: ratio(summary.requestsPerSecond.median, rawRoute),
+          toBare: ratio(summary.requestsPerSecond.median, bare),
+        };
+      });
+      return { alg: ALG, connections: plan.connections, duration: plan.duration, runs: plan.runs, rows };
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+    }
+  },
+  render(result) {
+    return [
+      `${result.alg} tokens issued by Tessera; every server in its own process, autocannon in the benchmark process, all on 127.0.0.1. ${result.connections} connections, warm-up, then ${result.runs} interleaved runs of ${result.duration} s; medians.`,
+      '',
+      table(
+        [
+          'server',
+          'req/s (median)',
+          'spread',
+          '× raw-verify route',
+          '× bare route',
+          'p50 ms',
+          'p99 ms',
+          'failed',
+          'what',
+        ],
+        result.rows.map((row) => [
+          row.name,
+          count(row.load.requestsPerSecond.median),
+          spread(row.load.requestsPerSecond),
+          times(row.toRawRoute),
+          times(row.toBare),
+          ms(row.load.p50),
+          ms(row.load.p99),
+          String(row.load.failures),
+          row.what,
+        ]),
+      ),
+    ].join('\n');
+  },
+});

@@ -1,0 +1,86 @@
+import autocannon, { type AutocannonOptions } from 'autocannon';
+import { median, summarize, type Summary } from '../stats.ts';
+
+/** One autocannon run, reduced. Latencies in milliseconds. */
+export interface LoadSample {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  /** Requests that did not answer 2xx, plus errors and timeouts: a fast wrong answer is no answer. */
+  failures: number;
+}
+
+/** Runs autocannon (in this process; the server is another) and keeps what the tables need. */
+export async function load(options: AutocannonOptions): Promise<LoadSample> {
+  const result = await autocannon({ timeout: 10, ...options });
+  return {
+    requestsPerSecond: result['2xx'] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/** Several runs of one target: median req/s with its spread, median p50/p99. */
+export interface LoadSummary {
+  requestsPerSecond: Summary;
+  p50: number;
+  p99: number;
+  p99Runs: number[];
+  failures: number;
+}
+
+export function summarizeLoad(samples: readonly LoadSample[]): LoadSummary {
+  return {
+    requestsPerSecond: summarize(samples.map((s) => s.requestsPerSecond)),
+    p50: median(samples.map((s) => s.p50)),
+    p99: median(samples.map((s) => s.p99)),
+    p99Runs: samples.map((s) => s.p99),
+    failures: samples.reduce((sum, s) => sum + s.failures, 0),
+  };
+}
+
+/** Timing of a load comparison: a warm-up per target, then interleaved runs. Seconds. */
+export interface LoadPlan {
+  warmup: number;
+  duration: number;
+  runs: number;
+  connections: number;
+}
+
+export const loadPlan = (quick: boolean, connections = 50): LoadPlan =>
+  quick
+    ? { warmup: 0.5, duration: 1, runs: 3, connections }
+    : { warmup: 3, duration: 8, runs: 3, connections };
+
+/**
+ * Loads each target with the same plan, interleaving the runs (target A, B, C, then A, B, C
+ * again) so that noise from other work on the machine lands on every target alike.
+ */
+export async function compareLoads(
+  targets: ReadonlyArray<{
+    name: string;
+    options: (seconds: number) => AutocannonOptions;
+    /** Runs before each load of this target, untimed (e.g. to replenish single-use tokens). */
+    before?: () => Promise<void>;
+  }>,
+  plan: LoadPlan,
+  log: (line: string) => void,
+): Promise<Map<string, LoadSummary>> {
+  for (const target of targets) {
+    await target.before?.();
+    await load(target.options(plan.warmup));
+  }
+  const samples = new Map<string, LoadSample[]>(targets.map((target) => [target.name, []]));
+  for (let run = 0; run < plan.runs; run += 1) {
+    for (const target of targets) {
+      await target.before?.();
+      const sample = await load(target.options(plan.duration));
+      log(
+        `  run ${run + 1} ${target.name}: ${Math.round(sample.requestsPerSecond)} req/s, p99 ${sample.p99} ms`,
+      );
+      samples.get(target.name)?.push(sample);
+    }
+  }
+  return new Map([...samples].map(([name, list]) => [name, summarizeLoad(list)]));
+}

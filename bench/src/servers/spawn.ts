@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A server running as its own process on loopback. */
+export interface ServerProcess {
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node <script> <args>` and waits for the first stdout line, which must be the JSON
+ * `{"url": "http://127.0.0.1:<port>"}` the benchmark servers print once listening.
+ */
+export async function spawnAnnounced(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const newline = buffered.indexOf('\n');
+      if (newline >= 0) resolve((JSON.parse(buffered.slice(0, newline)) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before listening`)));
+  });
+  return handle(child, url);
+}
+
+/** Starts `node <script> <args>` and waits until `readyUrl` answers 200 (at most 20 s). */
+export async function spawnPolled(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  url: string,
+  readyPath: string,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const deadline = Date.now() + 20_000;
+  while (!exited && Date.now() < deadline) {
+    try {
+      const response = await fetch(url + readyPath);
+      await response.arrayBuffer();
+      if (response.status === 200) return handle(child, url);
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${script} did not become ready at ${url}`);
+}
+
+function handle(child: ChildProcess, url: string): ServerProcess {
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
