@@ -29,10 +29,10 @@ export interface VerifierOptions {
   maxTokenAge?: Duration;
   /**
    * `threadpool` (default) verifies RS256/ES256/EdDSA signatures with `crypto.verify`'s callback
-   * form on libuv's pool; `sync` on the calling thread. Measured in one run (docs/benchmarks.md):
-   * one verification at a time, sync is faster (threadpool 0.59–0.80×), but with 64 in flight
-   * the threadpool wins (1.14–1.42×) and a Fastify service served 1.58× the requests, because it
-   * uses the other cores. Choose `sync` for one-at-a-time callers or single-core containers.
+   * form on libuv's pool; `sync` on the calling thread. Measured (docs/benchmarks.md, run of
+   * 2026-11-23T08:56Z): one verification at a time, sync is faster (threadpool 0.66–0.83×), but
+   * with 64 in flight the threadpool wins (1.62–1.89×, using 1.8–2 cores) and a Fastify service
+   * served 1.09× the requests. Choose `sync` for one-at-a-time callers or single-core containers.
    * HS256 always runs on the calling thread.
    */
   signatureVerification?: 'sync' | 'threadpool';
