@@ -1,6 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * The parent's environment without its own TESSERA_* settings (CI exports test-only ones such as
+ * TESSERA_TEST_POSTGRES_URL, which the server rightly refuses as unknown), plus the case's.
+ */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('TESSERA_')),
+  );
+  return { ...inherited, ...env };
+}
+
 /** A server running as its own process on loopback. */
 export interface ServerProcess {
   url: string;
@@ -18,7 +29,7 @@ export async function spawnAnnounced(
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [script, ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -42,7 +53,7 @@ export async function spawnPolled(
   readyPath: string,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [script, ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   let exited = false;

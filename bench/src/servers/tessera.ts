@@ -21,10 +21,8 @@ export async function startTessera(settings: Record<string, string> = {}): Promi
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // spawnPolled drops the parent's own TESSERA_* settings: they must not change what is measured.
   const env: NodeJS.ProcessEnv = {};
-  // The operator's own TESSERA_* settings must not change what is measured.
-  for (const [name, value] of Object.entries(process.env))
-    if (!name.startsWith('TESSERA_')) env[name] = value;
   const databaseUrl = settings['TESSERA_DATABASE_URL'] ?? `sqlite:${join(dir, 'tessera.db')}`;
   Object.assign(env, {
     TESSERA_DATABASE_URL: databaseUrl,
