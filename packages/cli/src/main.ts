@@ -2,7 +2,10 @@
 import { keysCommand } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
-import { UnavailableError } from '@tessera/protocol';
+import { sessionsCommand } from './commands/sessions.ts';
+import { tokenCommand } from './commands/token.ts';
+import { usersCommand } from './commands/users.ts';
+import { TesseraError, UnavailableError } from '@tessera/protocol';
 import { UsageError } from './usage-error.ts';
 
 const USAGE = `Usage: tessera <command>
@@ -13,13 +16,29 @@ Commands:
   keys list                   list signing keys and their state
   keys rotate [--now]         publish the next signing key; it signs after the JWKS cache time
                               (${'5 minutes'}), or at once with --now
+  users create --email E [--role admin] [--name N] [--password-file F]
+                              create an account (the first admin); password from stdin or file
+  users list [--query Q] [--limit N]
+                              list users, newest first
+  users set-role <id|email> <user|admin>
+  users disable <id|email>    refuse logins and revoke every session; users enable undoes it
+  sessions list <id|email>    a user's live sessions
+  sessions revoke <session>   end one session everywhere
+  token decode <jwt>          print header and claims, UNVERIFIED
+  token verify <jwt>          verify with the configured keys: valid, expired, revoked or invalid
 
-Exit codes: 0 success, 1 failure, 2 bad usage or configuration.`;
+\`tessera <command> --help\` describes a command.
+
+Exit codes: 0 success, 1 failure (refused, not found, invalid token, database unreachable),
+2 bad usage or configuration.`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   migrate: migrateCommand,
   keys: keysCommand,
+  users: usersCommand,
+  sessions: sessionsCommand,
+  token: tokenCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -44,6 +63,11 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof UnavailableError) {
       const cause = error.cause instanceof Error ? error.cause.message : 'no answer';
       process.stderr.write(`tessera: cannot reach the database (TESSERA_DATABASE_URL): ${cause}\n`);
+      return 1;
+    }
+    // Refused by Tessera's own rules (no such user, a weak password, the last admin): exit 1.
+    if (error instanceof TesseraError) {
+      process.stderr.write(`tessera: ${error.message} (${error.code})\n`);
       return 1;
     }
     throw error;

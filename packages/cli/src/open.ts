@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, openStore, type Config, type Store } from '@tessera/server';
+import { ConfigError, Keyring, loadConfig, openStore, type Config, type Store } from '@tessera/server';
 import { UsageError } from './usage-error.ts';
 
 /** Loads the configuration and opens its store, turning configuration errors into usage errors. */
@@ -10,4 +10,13 @@ export async function openConfiguredStore(): Promise<{ config: Config; store: St
     if (error instanceof ConfigError) throw new UsageError(`invalid configuration: ${error.message}`);
     throw error;
   }
+}
+
+/** The keyring the servers of this configuration use, over `store` (not loaded yet). */
+export function configuredKeyring(config: Config, store: Store): Keyring {
+  return new Keyring(store, {
+    alg: config.signingAlg,
+    hs256Secret: config.hs256Secret,
+    retireAfterSeconds: config.accessTtl + config.clockSkew,
+  });
 }

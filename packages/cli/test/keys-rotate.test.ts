@@ -2,14 +2,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import {
-  cleanup,
-  freePort,
-  runCli,
-  spawnServer,
-  tempDatabaseUrl,
-  type ServerProcess,
-} from '../../server/test/helpers/server-process.ts';
+import { cleanup, freePort, runCli, spawnServer } from '../../server/test/helpers/server-process.ts';
+import { databaseFile, deployment, stop } from './helpers/deployment.ts';
 import { Keyring } from '../../server/src/index.ts';
 import {
   call,
@@ -27,26 +21,6 @@ import {
  */
 
 after(cleanup);
-
-/** The TESSERA_* settings of one deployment: a fresh SQLite file in a temporary directory. */
-function deployment(): Record<string, string> {
-  return {
-    TESSERA_DATABASE_URL: tempDatabaseUrl('tessera-cli-'),
-    TESSERA_ISSUER: 'http://tessera.test',
-    TESSERA_HOST: '127.0.0.1',
-    TESSERA_LOG_LEVEL: 'warn',
-  };
-}
-
-const databaseFile = (env: Record<string, string>): string =>
-  String(env['TESSERA_DATABASE_URL']).slice('sqlite:'.length);
-
-/** A graceful stop: SIGTERM closes the server and the database and exits 0. */
-async function stop(server: ServerProcess): Promise<void> {
-  server.child.kill('SIGTERM');
-  const { code, signal } = await server.exited;
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'SIGTERM exits 0');
-}
 
 async function jwksKids(server: { url: string }): Promise<string[]> {
   const reply = await call(server, 'GET', '/.well-known/jwks.json');

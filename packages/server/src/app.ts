@@ -8,7 +8,9 @@ import { InvalidRequestError, UnavailableError } from '@tessera/protocol';
 import { registerApiDocs } from './http/api-docs.ts';
 import { clientErrorHandler, installErrorHandling, sendError } from './http/errors.ts';
 import { applyResponseHeaders, installResponseHeaders, responseHeaders } from './http/security-headers.ts';
+import { Administration } from './admin/administration.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
+import { adminRoutes } from './http/routes/admin-routes.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
 import { demoRoutes } from './http/routes/demo-routes.ts';
 import { revocationRoutes } from './http/routes/revocation-routes.ts';
@@ -119,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   authRoutes(app, services);
   accountRoutes(app, services);
+  adminRoutes(app, services);
   systemRoutes(app, services);
   demoRoutes(app);
   revocationRoutes(app, services);
@@ -194,8 +197,27 @@ async function createServices(
   );
   await sessions.syncRevocations(now());
   const rateLimits = new RateLimits(store, config, metrics);
-  const accounts = new Accounts(store, new PasswordHasher(), rateLimits, sessions, metrics);
+  const hasher = new PasswordHasher();
+  const accounts = new Accounts(store, hasher, rateLimits, sessions, metrics);
+  const administration = new Administration(
+    store,
+    hasher,
+    (revoked, reason) => sessions.noteRevoked(revoked, reason),
+    metrics,
+  );
   // Cookie-mode requests may come from the server's own origin and the configured ones.
   const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
-  return { config, store, keyring, accessTokens, sessions, accounts, rateLimits, csrf, metrics, now };
+  return {
+    config,
+    store,
+    keyring,
+    accessTokens,
+    sessions,
+    accounts,
+    administration,
+    rateLimits,
+    csrf,
+    metrics,
+    now,
+  };
 }

@@ -8,3 +8,8 @@ export { PostgresStore, type PostgresStoreOptions } from './stores/postgres/post
 export { Keyring, JWKS_MAX_AGE_SECONDS } from './keys/keyring.ts';
 export { serve } from './main.ts';
 export { loggerOptions } from './http/logging.ts';
+export { Administration } from './admin/administration.ts';
+export { CLI_ACTOR, type Actor } from './audit/audit.ts';
+export { PasswordHasher } from './passwords/password-hasher.ts';
+export { AccessTokens } from './tokens/access-token.ts';
+export { MAX_PAGE_SIZE, type Role, type UserRecord } from './stores/store.ts';

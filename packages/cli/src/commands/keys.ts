@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { JWKS_MAX_AGE_SECONDS, Keyring } from '@tessera/server';
-import { openConfiguredStore } from '../open.ts';
+import { CLI_ACTOR, JWKS_MAX_AGE_SECONDS } from '@tessera/server';
+import { configuredKeyring, openConfiguredStore } from '../open.ts';
 import { UsageError } from '../usage-error.ts';
 
 /**
@@ -20,11 +20,7 @@ export async function keysCommand(args: string[]): Promise<number> {
   }
   const { config, store } = await openConfiguredStore();
   try {
-    const keyring = new Keyring(store, {
-      alg: config.signingAlg,
-      hs256Secret: config.hs256Secret,
-      retireAfterSeconds: config.accessTtl + config.clockSkew,
-    });
+    const keyring = configuredKeyring(config, store);
     const now = Date.now();
     if (action === 'rotate') {
       await keyring.load();
@@ -42,7 +38,7 @@ export async function keysCommand(args: string[]): Promise<number> {
       }
       await keyring.ensureSigningKey(now);
       const activatesAt = options.now ? now : now + JWKS_MAX_AGE_SECONDS * 1000;
-      const key = await keyring.rotate(now, activatesAt);
+      const key = await keyring.rotate(now, activatesAt, CLI_ACTOR);
       process.stdout.write(
         `new ${key.algorithm.name} key ${key.kid} published; signs from ${new Date(activatesAt).toISOString()}\n`,
       );

@@ -3,15 +3,17 @@ import {
   InvalidCredentialsError,
   InvalidRequestError,
   InvalidTokenError,
+  RateLimitedError,
   TesseraError,
 } from '@tessera/protocol';
+import { recordAudit, type Actor } from '../audit/audit.ts';
 import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertAcceptablePassword, assertPasswordSize } from '../passwords/password-policy.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions, TokenGrant } from '../sessions/sessions.ts';
-import type { Store, UserRecord } from '../stores/store.ts';
+import type { Role, Store, UserRecord } from '../stores/store.ts';
 
 const MAX_NAME_LENGTH = 200;
 
@@ -44,16 +46,7 @@ export class Accounts {
     const email = canonicalEmail(input.email);
     assertAcceptablePassword(input.password);
     await this.#limits.hitSignup(email, now);
-    const user: UserRecord = {
-      id: randomUUID(),
-      email,
-      name: cleanName(input.name),
-      passwordHash: await this.#hasher.hash(input.password),
-      role: 'user',
-      createdAt: now,
-      updatedAt: now,
-      disabledAt: null,
-    };
+    const user = await newUser({ ...input, role: 'user' }, this.#hasher, now);
     await this.#store.createUser(user);
     return user;
   }
@@ -68,14 +61,29 @@ export class Accounts {
     client: ClientInfo,
     now: number,
   ): Promise<TokenGrant> {
+    const actor = { id: null, ...client };
+    let grant: TokenGrant;
     try {
-      const grant = await this.#login(input, client, now);
-      this.#metrics.login('success');
-      return grant;
+      grant = await this.#login(input, client, now);
     } catch (error) {
       this.#metrics.login(error instanceof TesseraError ? error.code : 'server_error');
+      // The attempted email is not recorded, not even hashed: the entry must read the same whether
+      // or not the account exists, and a mistyped email field may hold a password.
+      if (error instanceof InvalidCredentialsError || error instanceof RateLimitedError) {
+        const detail = { reason: error.code };
+        await recordAudit(this.#store, { action: 'login_failed', actor, subject: null, detail }, now);
+      }
       throw error;
     }
+    this.#metrics.login('success');
+    const { sid } = grant.access.claims;
+    const subject = grant.user.id;
+    await recordAudit(
+      this.#store,
+      { action: 'login_succeeded', actor: { ...actor, id: subject }, subject, detail: { sessionId: sid } },
+      now,
+    );
+    return grant;
   }
 
   async #login(
@@ -106,6 +114,7 @@ export class Accounts {
     sessionId: string,
     input: { currentPassword: string; newPassword: string },
     now: number,
+    client: ClientInfo | null = null,
   ): Promise<void> {
     const user = await this.profile(userId);
     assertPasswordSize(input.currentPassword, 'currentPassword');
@@ -122,6 +131,9 @@ export class Accounts {
     if (outcome.kind === 'stale') throw new InvalidCredentialsError();
     await this.#limits.clearPasswordChange(user.id);
     this.#sessions.noteRevoked(outcome.revoked, 'password_changed');
+    const actor: Actor = { id: user.id, ip: client?.ip ?? null, userAgent: client?.userAgent ?? null };
+    const detail = { revokedSessions: outcome.revoked.length };
+    await recordAudit(this.#store, { action: 'password_changed', actor, subject: user.id, detail }, now);
   }
 
   /** The token's user; a deleted or disabled user's token is refused (ATTACKS CLM-14). */
@@ -130,6 +142,29 @@ export class Accounts {
     if (!user || user.disabledAt !== null) throw new InvalidTokenError('The account is not active');
     return user;
   }
+}
+
+/**
+ * A new account's record from what sign-up or `tessera users create` was given: the canonical
+ * email, an acceptable password (hashed here), a clean name. Throws `InvalidRequestError`.
+ */
+export async function newUser(
+  input: { email: string; password: string; name?: string | undefined; role: Role },
+  hasher: PasswordHasher,
+  now: number,
+): Promise<UserRecord> {
+  const email = canonicalEmail(input.email);
+  assertAcceptablePassword(input.password);
+  return {
+    id: randomUUID(),
+    email,
+    name: cleanName(input.name),
+    passwordHash: await hasher.hash(input.password),
+    role: input.role,
+    createdAt: now,
+    updatedAt: now,
+    disabledAt: null,
+  };
 }
 
 // Names may hold joiners (emoji, Indic and Persian scripts need them), but no controls and no

@@ -1,5 +1,8 @@
 import type { FastifyRequest } from 'fastify';
+import { InsufficientScopeError, InvalidTokenError } from '@tessera/protocol';
+import type { Actor } from '../audit/audit.ts';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { Administration } from '../admin/administration.ts';
 import type { Config } from '../config/config.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -19,6 +22,7 @@ export interface Services {
   accessTokens: AccessTokens;
   sessions: Sessions;
   accounts: Accounts;
+  administration: Administration;
   rateLimits: RateLimits;
   csrf: Csrf;
   metrics: Metrics;
@@ -45,4 +49,28 @@ export async function authenticate(services: Services, request: FastifyRequest):
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : null };
+}
+
+/** The user acting through this request, and where from (for the audit log). */
+export function actorOf(request: FastifyRequest, userId: string | null): Actor {
+  return { id: userId, ...clientInfo(request) };
+}
+
+/**
+ * `authenticate`, then the admin check: the token must carry role `admin` and scope `admin`, and
+ * the account must still be an enabled admin now (a demoted admin's unexpired token loses its
+ * power at once). Anyone else gets 403 `insufficient_scope`.
+ */
+export async function authenticateAdmin(
+  services: Services,
+  request: FastifyRequest,
+): Promise<AccessTokenClaims> {
+  const claims = await authenticate(services, request);
+  if (claims.role !== 'admin' || !claims.scope.split(' ').includes('admin')) {
+    throw new InsufficientScopeError('This operation requires the admin role');
+  }
+  const user = await services.store.getUserById(claims.sub);
+  if (!user || user.disabledAt !== null) throw new InvalidTokenError('The account is not active');
+  if (user.role !== 'admin') throw new InsufficientScopeError('This operation requires the admin role');
+  return claims;
 }

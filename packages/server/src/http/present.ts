@@ -1,5 +1,5 @@
 import type { TokenGrant } from '../sessions/sessions.ts';
-import type { SessionRecord, UserRecord } from '../stores/store.ts';
+import type { AuditRecord, SessionRecord, UserRecord } from '../stores/store.ts';
 
 /** The public view of a user: never the password hash or internal flags (ATTACKS CLM-16). */
 export function presentUser(user: UserRecord): {
@@ -15,6 +15,29 @@ export function presentUser(user: UserRecord): {
     name: user.name,
     role: user.role,
     createdAt: new Date(user.createdAt).toISOString(),
+  };
+}
+
+/** A user as the admin API shows it: the public view, and whether and since when it is disabled. */
+export function presentAdminUser(user: UserRecord): Record<string, unknown> {
+  return {
+    ...presentUser(user),
+    disabled: user.disabledAt !== null,
+    disabledAt: user.disabledAt === null ? null : new Date(user.disabledAt).toISOString(),
+    updatedAt: new Date(user.updatedAt).toISOString(),
+  };
+}
+
+export function presentAuditEntry(entry: AuditRecord): Record<string, unknown> {
+  return {
+    id: String(entry.id),
+    occurredAt: new Date(entry.occurredAt).toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    ip: entry.ip,
+    userAgent: entry.userAgent,
+    detail: entry.detail,
   };
 }
 

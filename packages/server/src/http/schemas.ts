@@ -90,3 +90,32 @@ export const sessionSchema = {
   required: ['id', 'createdAt', 'lastUsedAt', 'expiresAt', 'userAgent', 'ip', 'current'],
   additionalProperties: false,
 } as const;
+
+/** A user as the admin API shows it: the public view plus status (never the password hash). */
+export const adminUserSchema = {
+  type: 'object',
+  properties: {
+    ...userSchema.properties,
+    disabled: { type: 'boolean' },
+    disabledAt: { type: ['string', 'null'], format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+  required: [...userSchema.required, 'disabled', 'disabledAt', 'updatedAt'],
+  additionalProperties: false,
+} as const;
+
+export const auditEntrySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    occurredAt: { type: 'string', format: 'date-time' },
+    actor: { type: ['string', 'null'], description: 'A user id, `cli`, `system`, or null when unknown' },
+    action: { type: 'string' },
+    subject: { type: ['string', 'null'], description: 'The user id it concerns' },
+    ip: { type: ['string', 'null'] },
+    userAgent: { type: ['string', 'null'] },
+    detail: { type: 'object', additionalProperties: true },
+  },
+  required: ['id', 'occurredAt', 'actor', 'action', 'subject', 'ip', 'userAgent', 'detail'],
+  additionalProperties: false,
+} as const;

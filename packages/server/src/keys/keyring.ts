@@ -8,6 +8,7 @@ import {
 } from 'node:crypto';
 import type { JWK } from 'jose';
 import { UnavailableError } from '@tessera/protocol';
+import { recordAudit, SYSTEM_ACTOR, type Actor } from '../audit/audit.ts';
 import type { KeyRecord, Store } from '../stores/store.ts';
 import { getAlgorithm, type Algorithm, type AlgorithmName } from './algorithms.ts';
 
@@ -102,13 +103,18 @@ export class Keyring {
     return newest?.algorithm.name;
   }
 
-  /** Publishes a new key that starts signing at `activatesAt`; current keys retire after that. */
-  async rotate(now: number, activatesAt: number): Promise<SigningKey> {
+  /**
+   * Publishes a new key that starts signing at `activatesAt`; current keys retire after that.
+   * Audited as `key_rotated` by `by` (the CLI passes `CLI_ACTOR`).
+   */
+  async rotate(now: number, activatesAt: number, by: Actor = SYSTEM_ACTOR): Promise<SigningKey> {
     await this.load();
     const kid = await this.#addKey(now, activatesAt, { retireOtherAlgorithms: false });
     await this.load();
     const key = this.#keys.get(kid);
     if (!key) throw new Error('rotated key did not load');
+    const detail = { kid, alg: key.algorithm.name, activatesAt: new Date(activatesAt).toISOString() };
+    await recordAudit(this.#store, { action: 'key_rotated', actor: by, subject: null, detail }, now);
     return key;
   }
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '@tessera/protocol';
-import type { RevokeReason } from '../stores/store.ts';
+import type { AuditAction, RevokeReason } from '../stores/store.ts';
 
 /** How a login attempt that reached the credential check ended: `success` or the error's code. */
 export type LoginOutcome = 'success' | ErrorCode;
@@ -21,6 +21,8 @@ export interface MetricsSink {
   reuseDetected(reason: ReuseReason): void;
   revoked(reason: RevokeReason, sessions: number): void;
   rateLimited(limit: RateLimitName): void;
+  /** A change made through the admin API or the CLI (role, status, sessions). */
+  adminAction(action: AuditAction): void;
 }
 
 export const NO_METRICS: MetricsSink = {
@@ -29,6 +31,7 @@ export const NO_METRICS: MetricsSink = {
   reuseDetected() {},
   revoked() {},
   rateLimited() {},
+  adminAction() {},
 };
 
 export interface MetricsOptions {
@@ -59,6 +62,7 @@ export class Metrics implements MetricsSink {
   readonly #reuse: Counter<'reason'>;
   readonly #revocations: Counter<'reason'>;
   readonly #rateLimits: Counter<'limit'>;
+  readonly #adminActions: Counter<'action'>;
   readonly #storeErrors: Counter;
   readonly #requests: Histogram<'method' | 'route' | 'status_code'>;
 
@@ -92,6 +96,12 @@ export class Metrics implements MetricsSink {
       name: 'tessera_rate_limit_hits_total',
       help: 'Requests refused 429 by a brute-force limit, by limit',
       labelNames: ['limit'],
+      registers,
+    });
+    this.#adminActions = new Counter({
+      name: 'tessera_admin_actions_total',
+      help: 'Changes made through the admin API, by audit action',
+      labelNames: ['action'],
       registers,
     });
     this.#storeErrors = new Counter({
@@ -152,6 +162,10 @@ export class Metrics implements MetricsSink {
 
   rateLimited(limit: RateLimitName): void {
     this.#rateLimits.inc({ limit });
+  }
+
+  adminAction(action: AuditAction): void {
+    this.#adminActions.inc({ action });
   }
 
   /**

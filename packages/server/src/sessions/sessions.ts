@@ -6,6 +6,7 @@ import {
   SessionExpiredError,
   TokenRevokedError,
 } from '@tessera/protocol';
+import { recordAudit, type Actor } from '../audit/audit.ts';
 import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import type { AccessTokenClaims, AccessTokens, IssuedAccessToken } from '../tokens/access-token.ts';
 import {
@@ -142,8 +143,11 @@ export class Sessions {
     return { access, refreshToken, refreshExpiresAt, user };
   }
 
-  /** Consumes a refresh token and issues its successor; see `decideRotation` for every branch. */
-  async refresh(presented: unknown, now: number): Promise<TokenGrant> {
+  /**
+   * Consumes a refresh token and issues its successor; see `decideRotation` for every branch. A
+   * detected reuse is audited with `client`, the address that presented the spent token.
+   */
+  async refresh(presented: unknown, now: number, client: ClientInfo | null = null): Promise<TokenGrant> {
     // A value of the wrong shape (an access token, garbage, another version) never reaches the
     // store (ATTACKS RT-09, RT-11).
     if (!isRefreshTokenFormat(presented)) {
@@ -175,6 +179,16 @@ export class Sessions {
         const reason = decision?.kind === 'reuse' ? decision.reason : 'reuse_detected';
         this.#metrics.reuseDetected(reason);
         this.noteRevoked([outcome.revoked], reason);
+        await recordAudit(
+          this.#store,
+          {
+            action: 'refresh_reuse_detected',
+            actor: { id: null, ip: client?.ip ?? null, userAgent: client?.userAgent ?? null },
+            subject: outcome.revoked.userId,
+            detail: { sessionId: outcome.revoked.sessionId, reason },
+          },
+          now,
+        );
         throw new RefreshTokenReusedError();
       }
       case 'grace': {
@@ -200,14 +214,38 @@ export class Sessions {
     return claims;
   }
 
-  async revoke(sessionId: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
+  /** Revokes one session; audited (`logout`, or `session_revoked`) when someone asked for it. */
+  async revoke(
+    sessionId: string,
+    reason: RevokeReason,
+    now: number,
+    by: Actor | null = null,
+  ): Promise<RevokedSession | null> {
     const revoked = await this.#store.revokeSession(sessionId, reason, now);
-    if (revoked) this.noteRevoked([revoked], reason);
+    if (!revoked) return null;
+    this.noteRevoked([revoked], reason);
+    if (by) {
+      const action = reason === 'logout' ? 'logout' : 'session_revoked';
+      const detail = { sessionId, reason };
+      await recordAudit(this.#store, { action, actor: by, subject: revoked.userId, detail }, now);
+    }
     return revoked;
   }
 
-  async revokeAll(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]> {
-    return this.noteRevoked(await this.#store.revokeUserSessions(userId, reason, now), reason);
+  /** Revokes every session of a user; audited (`logout_all`, or `sessions_revoked`) when asked for. */
+  async revokeAll(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    by: Actor | null = null,
+  ): Promise<RevokedSession[]> {
+    const revoked = this.noteRevoked(await this.#store.revokeUserSessions(userId, reason, now), reason);
+    if (by) {
+      const action = reason === 'logout_all' ? 'logout_all' : 'sessions_revoked';
+      const detail = { sessions: revoked.length, reason };
+      await recordAudit(this.#store, { action, actor: by, subject: userId, detail }, now);
+    }
+    return revoked;
   }
 
   /**
@@ -224,10 +262,17 @@ export class Sessions {
    * Logout by refresh token (RFC 7009 §2.2: an unknown token still answers success). When the
    * caller is also authenticated, only a session of the same user is revoked (ATTACKS RT-06).
    */
-  async revokeByRefreshToken(presented: unknown, onlyForUser: string | null, now: number): Promise<void> {
+  async revokeByRefreshToken(
+    presented: unknown,
+    onlyForUser: string | null,
+    now: number,
+    client: ClientInfo | null = null,
+  ): Promise<void> {
     const session = await this.sessionOfRefreshToken(presented);
     if (!session || (onlyForUser !== null && session.userId !== onlyForUser)) return;
-    await this.revoke(session.id, 'logout', now);
+    // The holder of a session's refresh token acts as its user.
+    const by = { id: session.userId, ip: client?.ip ?? null, userAgent: client?.userAgent ?? null };
+    await this.revoke(session.id, 'logout', now, by);
   }
 
   /** The session a refresh token belongs to (whatever its state), without consuming it. */

@@ -178,4 +178,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_counters_by_reset ON rate_counters (reset_at);
     `,
   },
+  {
+    version: 4,
+    name: 'audit log; users by creation time for the admin list',
+    sqlite: `
+      -- Append-only record of security events. No foreign keys: an entry outlives its user, and
+      -- the actor may be 'cli' or 'system'. detail is a JSON object without secrets.
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        occurred_at INTEGER NOT NULL,
+        actor TEXT,
+        action TEXT NOT NULL,
+        subject TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        detail TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_log_by_subject ON audit_log (subject, id);
+      CREATE INDEX users_by_created ON users (created_at, id);
+    `,
+    postgres: `
+      -- As in SQLite. detail stays TEXT (JSON) so that both stores read it with one mapping.
+      CREATE TABLE audit_log (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        occurred_at BIGINT NOT NULL,
+        actor TEXT,
+        action TEXT NOT NULL,
+        subject TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_by_subject ON audit_log (subject, id);
+      CREATE INDEX users_by_created ON users (created_at, id);
+    `,
+  },
 ];

@@ -1,4 +1,8 @@
 import type {
+  AuditAction,
+  AuditDetail,
+  AuditEntry,
+  AuditRecord,
   KeyRecord,
   RefreshTokenRecord,
   RevokeReason,
@@ -137,4 +141,32 @@ export const KEY_COLUMNS = 'kid, alg, private_jwk, public_jwk, created_at, activ
 
 export function keyValues(key: KeyRecord): Value[] {
   return [key.kid, key.alg, key.privateJwk, key.publicJwk, key.createdAt, key.activatesAt, key.retiresAt];
+}
+
+export function auditFromRow(row: Row): AuditRecord {
+  return {
+    id: int(row['id']),
+    occurredAt: int(row['occurred_at']),
+    actor: textOrNull(row['actor']),
+    action: text(row['action']) as AuditAction,
+    subject: textOrNull(row['subject']),
+    ip: textOrNull(row['ip']),
+    userAgent: textOrNull(row['user_agent']),
+    detail: JSON.parse(text(row['detail'])) as AuditDetail,
+  };
+}
+
+/** Columns of `audit_log` in the order `auditValues` gives them (the id is the database's). */
+export const AUDIT_COLUMNS = 'occurred_at, actor, action, subject, ip, user_agent, detail';
+
+export function auditValues(entry: AuditEntry): Value[] {
+  return [
+    entry.occurredAt,
+    entry.actor,
+    entry.action,
+    entry.subject,
+    entry.ip,
+    entry.userAgent,
+    JSON.stringify(entry.detail),
+  ];
 }

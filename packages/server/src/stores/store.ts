@@ -3,7 +3,7 @@
  * Times are Unix epoch milliseconds. Methods that change more than one row are atomic: either all
  * of it is committed before the promise resolves, or none of it is.
  */
-export interface Store {
+export interface Store extends AdminStore {
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +53,99 @@ export interface Store {
   hitCounter(key: string, windowMs: number, now: number): Promise<Counter>;
   peekCounter(key: string, now: number): Promise<Counter | null>;
   clearCounter(key: string): Promise<void>;
+}
+
+/**
+ * Administration (the admin API and the CLI): users by page, role and status changes, and the
+ * audit log. Pages are newest first and hold at most `MAX_PAGE_SIZE` items; `next` is the cursor
+ * of the following page, `null` on the last one.
+ */
+export interface AdminStore {
+  /** Users newest first (by `createdAt`, then `id`), optionally only emails starting with a prefix. */
+  listUsers(query: UserQuery): Promise<Page<UserRecord, UserCursor>>;
+  /**
+   * Sets the role and/or the disabled state in one transaction. Disabling also revokes every live
+   * session of the user and appends them to the revocation log, so every instance and verifier
+   * learns of it. Changes nothing (`last_admin`) when it would leave no enabled admin.
+   */
+  updateUser(id: string, change: UserChange, now: number): Promise<UserChangeOutcome>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Audit entries newest first, optionally only those about one subject. */
+  listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>>;
+}
+
+/** The most items a page may hold, whatever the caller asks for. */
+export const MAX_PAGE_SIZE = 100;
+
+export interface Page<T, C> {
+  items: T[];
+  next: C | null;
+}
+
+/** Where a page of users starts: after the user with this creation time and id. */
+export interface UserCursor {
+  createdAt: number;
+  id: string;
+}
+
+export interface UserQuery {
+  /** Canonical (lower-case) email prefix; matched literally (`%` and `_` are not wildcards). */
+  emailPrefix?: string | undefined;
+  limit: number;
+  after?: UserCursor | null | undefined;
+}
+
+export interface UserChange {
+  role?: Role | undefined;
+  disabled?: boolean | undefined;
+}
+
+export type UserChangeOutcome =
+  | { kind: 'updated'; before: UserRecord; user: UserRecord; revoked: RevokedSession[] }
+  | { kind: 'not_found' }
+  /** The change would have left no enabled admin. */
+  | { kind: 'last_admin' };
+
+/** A security event, as recorded: never a password, token, hash or key in `detail`. */
+export interface AuditEntry {
+  occurredAt: number;
+  /** Who did it: a user id, `cli`, `system`, or `null` when unknown (a failed login). */
+  actor: string | null;
+  action: AuditAction;
+  /** The user it was done to, if any. */
+  subject: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  detail: AuditDetail;
+}
+
+export interface AuditRecord extends AuditEntry {
+  /** Increasing with each append (the page cursor). */
+  id: number;
+}
+
+export type AuditDetail = Record<string, string | number | boolean | null>;
+
+export type AuditAction =
+  | 'user_created'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'refresh_reuse_detected'
+  | 'logout'
+  | 'logout_all'
+  | 'session_revoked'
+  | 'sessions_revoked'
+  | 'password_changed'
+  | 'role_changed'
+  | 'user_disabled'
+  | 'user_enabled'
+  | 'key_rotated';
+
+export interface AuditQuery {
+  subject?: string | undefined;
+  limit: number;
+  /** Entries with a smaller id than this. */
+  after?: number | null | undefined;
 }
 
 export type Role = 'user' | 'admin';
@@ -105,7 +198,8 @@ export type RevokeReason =
   | 'password_changed'
   | 'reuse_detected'
   | 'early_refresh'
-  | 'user_disabled';
+  | 'user_disabled'
+  | 'admin_revoked';
 
 export interface RefreshTokenRecord {
   /** SHA-256 of the token, base64url. The token itself is never stored. */

@@ -70,15 +70,21 @@ export interface CliRun extends Exit {
 
 /**
  * Runs `tessera <args>` to completion with the pinned Node (`process.execPath`). `env` is passed as
- * given, without defaults, so a test sees how the command reacts to exactly these settings. A run
- * still going after 15 s is killed, so a hanging command fails its test instead of stalling it.
+ * given, without defaults, so a test sees how the command reacts to exactly these settings. `input`
+ * is written to its stdin, which is otherwise empty (at its end at once). A run still going after 15 s is killed, so a
+ * hanging command fails its test instead of stalling it.
  */
-export async function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  { input }: { input?: string } = {},
+): Promise<CliRun> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: 'pipe',
   });
   running.add(child);
+  child.stdin.end(input);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

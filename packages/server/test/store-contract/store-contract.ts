@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmailTakenError } from '@tessera/protocol';
 import type { RotationOutcome, Store } from '../../src/stores/store.ts';
+import { adminContract } from './admin-contract.ts';
 import {
   DAY,
   keyRecord,
@@ -490,6 +491,8 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
         assert.deepEqual(await store.listKeys(), [first]);
       });
     });
+
+    adminContract(() => store);
 
     describe('rate-limit counters', () => {
       test('a fixed window from the first hit, reset once it is over; peek and clear', async () => {

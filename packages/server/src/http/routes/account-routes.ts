@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@tessera/protocol';
 import { readAccessToken } from '../bearer.ts';
-import { authenticate, type Services } from '../context.ts';
+import { actorOf, authenticate, clientInfo, type Services } from '../context.ts';
 import { presentSession, presentUser } from '../present.ts';
 import { bearerAuth, noContent, passwordSchema, sessionSchema, userSchema, withErrors } from '../schemas.ts';
 
@@ -100,7 +100,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
       // Someone else's session answers exactly like one that does not exist.
       const session = await sessions.findOwn(claims.sub, request.params.id);
       if (!session || session.revokedAt !== null) throw new NotFoundError('No such session');
-      await sessions.revoke(session.id, 'session_deleted', now);
+      await sessions.revoke(session.id, 'session_deleted', now, actorOf(request, claims.sub));
       return reply.code(204).send();
     },
   );
@@ -126,7 +126,7 @@ export function accountRoutes(app: FastifyInstance, services: Services): void {
     async (request, reply) => {
       const now = services.now();
       const claims = await authenticate(services, request);
-      await accounts.changePassword(claims.sub, claims.sid, request.body, now);
+      await accounts.changePassword(claims.sub, claims.sid, request.body, now, clientInfo(request));
       return reply.code(204).send();
     },
   );

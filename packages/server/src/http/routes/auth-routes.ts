@@ -10,7 +10,7 @@ import {
 } from '../cookies.ts';
 import { MissingCredentialsError } from '../errors.ts';
 import { readAccessToken } from '../bearer.ts';
-import { authenticate, clientInfo, type Services } from '../context.ts';
+import { actorOf, authenticate, clientInfo, type Services } from '../context.ts';
 import { presentCookieGrant, presentGrant, presentUser } from '../present.ts';
 import {
   bearerAuth,
@@ -156,7 +156,8 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
       const now = services.now();
       await rateLimits.hitAddress(request.ip, now);
       const fromBody = request.body.refreshToken;
-      if (fromBody !== undefined) return sendGrant(reply, await sessions.refresh(fromBody, now), false, now);
+      if (fromBody !== undefined)
+        return sendGrant(reply, await sessions.refresh(fromBody, now, clientInfo(request)), false, now);
       // Cookie mode: the refresh token is the /auth-scoped cookie, and the request must pass CSRF.
       const fromCookie = readCookie(request, REFRESH_COOKIE);
       if (fromCookie === undefined) {
@@ -166,7 +167,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
       }
       await checkRefreshCookieCsrf(request, fromCookie);
       try {
-        return sendGrant(reply, await sessions.refresh(fromCookie, now), true, now);
+        return sendGrant(reply, await sessions.refresh(fromCookie, now, clientInfo(request)), true, now);
       } catch (error) {
         // The session is over: clear the cookies so the browser stops presenting them.
         if (error instanceof TesseraError && error.status === 401) clearSessionCookies(reply);
@@ -212,15 +213,16 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
         try {
           const claims = await authenticate(services, request);
           userId = claims.sub;
-          await sessions.revoke(claims.sid, 'logout', now);
+          await sessions.revoke(claims.sid, 'logout', now, actorOf(request, claims.sub));
         } catch (error) {
           if (bodyToken === undefined && cookieToken === undefined) throw error;
         }
       }
-      if (bodyToken !== undefined) await sessions.revokeByRefreshToken(bodyToken, userId, now);
+      const client = clientInfo(request);
+      if (bodyToken !== undefined) await sessions.revokeByRefreshToken(bodyToken, userId, now, client);
       if (cookieToken !== undefined && userId === null) {
         await checkRefreshCookieCsrf(request, cookieToken);
-        await sessions.revokeByRefreshToken(cookieToken, null, now);
+        await sessions.revokeByRefreshToken(cookieToken, null, now, client);
       }
       if (presented?.via === 'cookie' || cookieToken !== undefined) clearSessionCookies(reply);
       return reply.code(204).send();
@@ -241,7 +243,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
     async (request, reply) => {
       const now = services.now();
       const claims = await authenticate(services, request);
-      await sessions.revokeAll(claims.sub, 'logout_all', now);
+      await sessions.revokeAll(claims.sub, 'logout_all', now, actorOf(request, claims.sub));
       return reply.code(204).send();
     },
   );

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { EmailTakenError, UnavailableError } from '@tessera/protocol';
 import { MIGRATIONS } from '../migrations.ts';
 import {
+  AUDIT_COLUMNS,
+  auditValues,
   KEY_COLUMNS,
   keyFromRow,
   keyValues,
@@ -15,6 +17,9 @@ import {
   type Row,
 } from '../rows.ts';
 import type {
+  AuditEntry,
+  AuditQuery,
+  AuditRecord,
   Counter,
   KeyRecord,
   PasswordChange,
@@ -25,9 +30,23 @@ import type {
   RotationOutcome,
   RotationRequest,
   SessionRecord,
+  Page,
   Store,
+  UserChange,
+  UserChangeOutcome,
+  UserCursor,
+  UserQuery,
   UserRecord,
 } from '../store.ts';
+import {
+  auditPage,
+  listAuditStatement,
+  listUsersStatement,
+  planUserChange,
+  UPDATE_USER_SQL,
+  USER_AND_ADMINS_SQL,
+  usersPage,
+} from '../admin-sql.ts';
 import {
   counterFromRow,
   insertToken,
@@ -428,6 +447,44 @@ export class PostgresStore implements Store {
 
   async clearCounter(key: string): Promise<void> {
     await this.#guard(() => this.#pool.query('DELETE FROM rate_counters WHERE key = $1', [key]));
+  }
+
+  async listUsers(query: UserQuery): Promise<Page<UserRecord, UserCursor>> {
+    return this.#guard(async () => {
+      const { sql, params } = listUsersStatement(query);
+      return usersPage((await this.#pool.query<Row>(sql, params)).rows, query);
+    });
+  }
+
+  async updateUser(id: string, change: UserChange, now: number): Promise<UserChangeOutcome> {
+    return this.#guard(() =>
+      this.#transaction(async (db): Promise<UserChangeOutcome> => {
+        const { rows } = await db.query<Row>(`${USER_AND_ADMINS_SQL} FOR UPDATE`, [id]);
+        const plan = planUserChange(id, rows, change, now);
+        if (plan.kind !== 'apply') return plan;
+        const user = (await one(db, UPDATE_USER_SQL, [plan.role, plan.disabledAt, now, id], userFromRow))!;
+        const revoked = plan.revokeSessions
+          ? await revokeWhere(db, 'user_id = $3', [id], 'user_disabled', now)
+          : [];
+        return { kind: 'updated', before: plan.before, user, revoked };
+      }),
+    );
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.#guard(() =>
+      this.#pool.query(
+        `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        auditValues(entry),
+      ),
+    );
+  }
+
+  async listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>> {
+    return this.#guard(async () => {
+      const { sql, params } = listAuditStatement(query);
+      return auditPage((await this.#pool.query<Row>(sql, params)).rows, query);
+    });
   }
 
   /** Forgets windows that are over, so keys an attacker cycles through do not pile up. */

@@ -4,6 +4,9 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { EmailTakenError, UnavailableError } from '@tessera/protocol';
 import { MemoryCounters } from '../memory-counters.ts';
 import type {
+  AuditEntry,
+  AuditQuery,
+  AuditRecord,
   Counter,
   KeyRecord,
   PasswordChange,
@@ -14,11 +17,29 @@ import type {
   RotationOutcome,
   RotationRequest,
   SessionRecord,
+  Page,
   Store,
+  UserChange,
+  UserChangeOutcome,
+  UserCursor,
+  UserQuery,
   UserRecord,
 } from '../store.ts';
+import {
+  auditPage,
+  forSqlite,
+  listAuditStatement,
+  listUsersStatement,
+  planUserChange,
+  UPDATE_USER_SQL,
+  USER_AND_ADMINS_SQL,
+  usersPage,
+  type Statement,
+} from '../admin-sql.ts';
 import { MIGRATIONS } from '../migrations.ts';
 import {
+  AUDIT_COLUMNS,
+  auditValues,
   KEY_COLUMNS,
   keyFromRow,
   keyValues,
@@ -347,6 +368,45 @@ export class SqliteStore implements Store {
 
   async clearCounter(key: string): Promise<void> {
     this.#counters.clear(key);
+  }
+
+  async listUsers(query: UserQuery): Promise<Page<UserRecord, UserCursor>> {
+    return this.#guard(() => usersPage(this.#all(listUsersStatement(query)), query));
+  }
+
+  async updateUser(id: string, change: UserChange, now: number): Promise<UserChangeOutcome> {
+    return this.#guard(() =>
+      this.#transaction((): UserChangeOutcome => {
+        const rows = this.#db.prepare(forSqlite(USER_AND_ADMINS_SQL)).all(id);
+        const plan = planUserChange(id, rows, change, now);
+        if (plan.kind !== 'apply') return plan;
+        const user = this.#oneSync(
+          forSqlite(UPDATE_USER_SQL),
+          [plan.role, plan.disabledAt, now, id],
+          userFromRow,
+        )!;
+        const revoked = plan.revokeSessions
+          ? this.#revokeWhere('user_id = ?', [id], 'user_disabled', now)
+          : [];
+        return { kind: 'updated', before: plan.before, user, revoked };
+      }),
+    );
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.#guard(() =>
+      this.#db
+        .prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(...auditValues(entry)),
+    );
+  }
+
+  async listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>> {
+    return this.#guard(() => auditPage(this.#all(listAuditStatement(query)), query));
+  }
+
+  #all(statement: Statement): Row[] {
+    return this.#db.prepare(forSqlite(statement.sql)).all(...statement.params);
   }
 
   #insertToken(token: RefreshTokenRecord): void {

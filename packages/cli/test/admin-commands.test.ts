@@ -1,0 +1,212 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanup, runCli, spawnServer } from '../../server/test/helpers/server-process.ts';
+import { databaseFile, deployment, stop } from './helpers/deployment.ts';
+import {
+  call,
+  login,
+  PASSWORD,
+  signupAndLogin,
+  startServer,
+  uniqueEmail,
+  type LoggedIn,
+} from '../../server/test/helpers/test-server.ts';
+
+/**
+ * `tessera users|sessions|token` as real processes against the database of a running `tessera
+ * serve` (issue 7): the first admin made from the shell, role and status changes felt by the
+ * server, sessions listed and revoked, tokens decoded and verified, each change audited as `cli`.
+ */
+
+after(cleanup);
+
+/** Runs the CLI and expects it to exit with `code`. */
+async function cli(args: string[], env: Record<string, string>, code = 0, input?: string) {
+  const run = await runCli(args, env, input === undefined ? {} : { input });
+  assert.equal(run.code, code, `tessera ${args.join(' ')}: ${run.stdout}${run.stderr}`);
+  return run;
+}
+
+/** Polls until `check` passes (a change made by another process reaches the server within ~1 s). */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  assert.fail(`not within 5 s: ${what}`);
+}
+
+describe('tessera users', () => {
+  test('create the first admin from stdin; set-role, disable and enable are felt by the server and audited', async () => {
+    const env = deployment();
+    const server = await spawnServer(env);
+    try {
+      const adminEmail = uniqueEmail('admin');
+      const created = await cli(
+        ['users', 'create', '--email', adminEmail, '--role', 'admin'],
+        env,
+        0,
+        `${PASSWORD}\n`,
+      );
+      assert.match(created.stdout, /^created admin \S+ \(id \S+\)$/m);
+      const admin = await login(server, adminEmail);
+      const users = await call(server, 'GET', '/admin/users', { token: admin.accessToken });
+      assert.equal(users.status, 200, users.text);
+      // The same email again is refused (exit 1), without a stack trace.
+      const again = await cli(['users', 'create', '--email', adminEmail], env, 1, `${PASSWORD}\n`);
+      assert.match(again.stderr, /^tessera: .*\(email_taken\)$/m);
+
+      // A user promoted by the CLI gets into the admin API with their next token.
+      const user = await signupAndLogin(server);
+      const before = await call(server, 'GET', '/admin/users', { token: user.accessToken });
+      assert.equal(before.status, 403);
+      const promoted = await cli(['users', 'set-role', user.email, 'admin'], env);
+      assert.match(
+        promoted.stdout,
+        new RegExp(`^${user.userId}  ${user.email}  admin  active  created `, 'm'),
+      );
+      const asAdmin = await login(server, user.email);
+      const allowed = await call(server, 'GET', '/admin/audit', { token: asAdmin.accessToken });
+      assert.equal(allowed.status, 200, allowed.text);
+
+      // Disable: logins are refused, and the running server refuses the live token within a second.
+      await cli(['users', 'disable', user.userId], env);
+      const refused = await call(server, 'POST', '/auth/login', {
+        body: { email: user.email, password: PASSWORD },
+      });
+      assert.equal(refused.status, 401);
+      await eventually(async () => {
+        const me = await call(server, 'GET', '/auth/me', { token: asAdmin.accessToken });
+        return me.status === 401 && me.body['error'] === 'token_revoked';
+      }, 'the disabled user’s token refused');
+      const refresh = await call(server, 'POST', '/auth/refresh', {
+        body: { refreshToken: asAdmin.refreshToken },
+      });
+      assert.equal(refresh.body['error'], 'invalid_grant');
+      await cli(['users', 'enable', user.email], env);
+      await login(server, user.email);
+
+      const audit = await call(server, 'GET', `/admin/audit?subject=${user.userId}`, {
+        token: admin.accessToken,
+      });
+      const byCli = (audit.body['items'] as Array<{ actor: string; action: string }>)
+        .filter((entry) => entry.actor === 'cli')
+        .map((entry) => entry.action);
+      assert.deepEqual(byCli, ['user_enabled', 'user_disabled', 'role_changed']);
+
+      // A key rotation from the shell is audited as the CLI's too.
+      await cli(['keys', 'rotate'], env);
+      const latest = await call(server, 'GET', '/admin/audit?limit=1', { token: admin.accessToken });
+      const [rotated] = latest.body['items'] as Array<{ actor: string; action: string }>;
+      assert.deepEqual([rotated?.actor, rotated?.action], ['cli', 'key_rotated']);
+    } finally {
+      await stop(server);
+    }
+  });
+
+  test('create with --password-file; list by query; refusals exit 1, bad usage 2', async () => {
+    const env = deployment();
+    const file = join(databaseFile(env), '..', 'password.txt');
+    writeFileSync(file, `${PASSWORD}\n`);
+    const prefix = `listed${process.pid}`;
+    for (const name of ['a', 'b']) {
+      await cli(
+        ['users', 'create', '--email', `${prefix}${name}@example.test`, '--password-file', file],
+        env,
+      );
+    }
+    await cli(['users', 'create', '--email', uniqueEmail('other'), '--name', 'Other'], env, 0, PASSWORD);
+    const listed = await cli(['users', 'list', '--query', prefix.toUpperCase()], env);
+    const lines = listed.stdout.trim().split('\n');
+    assert.equal(lines.length, 3, listed.stdout);
+    assert.match(lines[0] ?? '', new RegExp(`  ${prefix}b@example.test  user  active  created `));
+    assert.match(lines[1] ?? '', new RegExp(`  ${prefix}a@example.test  user  active  created `));
+    assert.equal(lines[2], '2 users');
+    const limited = await cli(['users', 'list', '--limit', '1'], env);
+    assert.match(limited.stdout, /^1 user \(more: narrow --query or raise --limit\)$/m);
+
+    // The last admin cannot be demoted or disabled, from the shell either.
+    await cli(['users', 'set-role', `${prefix}a@example.test`, 'admin'], env);
+    const last = await cli(['users', 'disable', `${prefix}a@example.test`], env, 1);
+    assert.match(last.stderr, /no enabled admin/);
+    await cli(['users', 'set-role', 'no-such-user', 'admin'], env, 1);
+    const weak = await cli(['users', 'create', '--email', uniqueEmail()], env, 1, 'short');
+    assert.match(weak.stderr, /invalid_request/);
+    await cli(['users', 'create', '--email', uniqueEmail()], env, 2); // no password on stdin
+    await cli(['users', 'create'], env, 2);
+    await cli(['users', 'set-role', 'someone'], env, 2);
+    await cli(['users', 'set-role', 'someone', 'root'], env, 2);
+    await cli(['users', 'list', '--limit', '500'], env, 2);
+    await cli(['users', 'list', '--bogus'], env, 2);
+    await cli(['users', 'frobnicate'], env, 2);
+    for (const command of ['users', 'sessions', 'token']) {
+      const help = await cli([command, '--help'], env);
+      assert.match(help.stdout, new RegExp(`^Usage: tessera ${command} <action>`));
+    }
+    const usage = await cli(['--help'], env);
+    for (const line of ['users create', 'users set-role', 'sessions revoke', 'token verify']) {
+      assert.ok(usage.stdout.includes(line), line);
+    }
+  });
+});
+
+describe('tessera sessions and token', () => {
+  test('list and revoke a session; decode and verify tokens', async () => {
+    const env = deployment();
+    const server = await spawnServer(env);
+    let session: LoggedIn;
+    try {
+      session = await signupAndLogin(server);
+      const listed = await cli(['sessions', 'list', session.email], env);
+      assert.match(listed.stdout, new RegExp(`^${session.sessionId}  created .* 127\\.0\\.0\\.1  `, 'm'));
+      assert.match(listed.stdout, /^1 live session$/m);
+
+      const decoded = await cli(['token', 'decode', session.accessToken], env);
+      assert.match(decoded.stdout, /^UNVERIFIED/);
+      assert.ok(decoded.stdout.includes(`"sub": "${session.userId}"`), decoded.stdout);
+      assert.ok(decoded.stdout.includes('"typ": "at+jwt"'), decoded.stdout);
+      await cli(['token', 'decode', 'not-a-jwt'], env, 1);
+
+      const valid = await cli(['token', 'verify', session.accessToken], env);
+      assert.match(valid.stdout, new RegExp(`^valid: sub ${session.userId}, role user, `));
+      const [header, claims] = session.accessToken.split('.');
+      const forged = `${header}.${claims}.${'A'.repeat(342)}`;
+      const invalid = await cli(['token', 'verify', forged], env, 1);
+      assert.match(invalid.stdout, /^invalid \(invalid_token\): /);
+
+      await cli(['sessions', 'revoke', session.sessionId], env);
+      await cli(['sessions', 'revoke', session.sessionId], env, 1); // already revoked
+      const revoked = await cli(['token', 'verify', session.accessToken], env, 1);
+      assert.match(revoked.stdout, /^revoked \(token_revoked\): session \S+ was revoked \(admin_revoked\)/);
+      await eventually(async () => {
+        const me = await call(server, 'GET', '/auth/me', { token: session.accessToken });
+        return me.body['error'] === 'token_revoked';
+      }, 'the revoked session’s token refused by the server');
+      const emptied = await cli(['sessions', 'list', session.userId], env);
+      assert.match(emptied.stdout, /^0 live sessions$/m);
+      await cli(['sessions', 'list'], env, 2);
+      await cli(['token', 'verify'], env, 2);
+    } finally {
+      await stop(server);
+    }
+  });
+
+  test('verify says expired, with the code, for a token past its exp', async () => {
+    // An in-process server on a fake clock (1 January 2026) issues a token long expired by now.
+    const env = deployment();
+    const dir = join(databaseFile(env), '..');
+    const server = await startServer({}, { dir });
+    let token: string;
+    try {
+      token = (await signupAndLogin(server)).accessToken;
+    } finally {
+      await server.close({ keepData: true });
+    }
+    const expired = await cli(['token', 'verify', token], env, 1);
+    assert.match(expired.stdout, /^expired \(token_expired\)/);
+  });
+});
