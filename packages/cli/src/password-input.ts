@@ -17,9 +17,11 @@ export async function readPassword(file: string | undefined): Promise<string> {
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return prompt('Password: ');
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text;
+  // Decode once at the end: a multi-byte character split across two chunks must stay whole.
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Reads one line from the terminal in raw mode, echoing nothing. Ctrl-C aborts. */

@@ -74,7 +74,7 @@ describe('admin API access', () => {
     }
   });
 
-  test("a demoted admin's unexpired token loses admin access at once", async () => {
+  test("a demoted admin's sessions end at once, here and on the revocation feed", async () => {
     const keeper = await newAdmin();
     const demoted = await newAdmin();
     const reply = await call(server, 'PATCH', `/admin/users/${demoted.userId}`, {
@@ -82,8 +82,30 @@ describe('admin API access', () => {
       body: { role: 'user' },
     });
     assert.equal(reply.status, 200, reply.text);
-    const refused = await call(server, 'GET', '/admin/users', { token: demoted.accessToken });
-    assertRefused(refused, 403, 'insufficient_scope');
+    // Its sessions end: the old token says `role: admin` and resource servers trust tokens, so
+    // the revocation (also on the feed) is what stops it everywhere, not only here.
+    assertTokenRefused(
+      await call(server, 'GET', '/admin/users', { token: demoted.accessToken }),
+      'token_revoked',
+    );
+    assertTokenRefused(
+      await call(server, 'GET', '/auth/me', { token: demoted.accessToken }),
+      'token_revoked',
+    );
+    const feed = await call(server, 'GET', '/auth/revocations?since=0');
+    const sids = (feed.body['revoked'] as Array<{ sid: string }>).map((entry) => entry.sid);
+    assert.ok(sids.includes(demoted.sessionId), 'the demotion reaches the revocation feed');
+    assertRefused(
+      await call(server, 'POST', '/auth/refresh', { body: { refreshToken: demoted.refreshToken } }),
+      401,
+      'invalid_grant',
+    );
+    const again = await login(server, demoted.email);
+    assertRefused(
+      await call(server, 'GET', '/admin/users', { token: again.accessToken }),
+      403,
+      'insufficient_scope',
+    );
   });
 });
 
@@ -331,6 +353,7 @@ describe('audit log', () => {
     const entries = await audit(admin, `?subject=${user.userId}`);
     const actions = entries.map((entry) => entry['action']).reverse();
     assert.deepEqual(actions, [
+      'user_created',
       'login_succeeded',
       'refresh_reuse_detected',
       'login_succeeded',
@@ -396,4 +419,20 @@ describe('audit log', () => {
     const metrics = await call(server, 'GET', '/metrics');
     assert.match(metrics.text, /tessera_admin_actions_total\{action="role_changed"\} [1-9]/);
   });
+});
+
+test('self-service sign-up is audited as user_created, with the client and no secret', async () => {
+  const admin = await newAdmin();
+  const email = uniqueEmail('signup-audit');
+  const signup = await call(server, 'POST', '/auth/signup', {
+    body: { email, password: PASSWORD },
+    headers: AGENT,
+  });
+  const id = (signup.body['user'] as { id: string }).id;
+  const entries = await audit(admin, `?subject=${id}`);
+  const created = entries.find((entry) => entry['action'] === 'user_created');
+  assert.ok(created, JSON.stringify(entries));
+  assert.equal(created['actor'], id);
+  assert.equal(created['userAgent'], 'admin-test/1.0');
+  assert.ok(!JSON.stringify(created).includes(PASSWORD));
 });

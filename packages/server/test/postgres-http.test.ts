@@ -140,6 +140,25 @@ if (baseUrl !== undefined) {
     }
   });
 
+  test('values PostgreSQL cannot hold (a NUL byte) are 400, not a fake outage', async () => {
+    const server = await startInstance((await freshSchema()).url, new FakeClock());
+    try {
+      const session = await signupAndLogin(server);
+      for (const [method, path] of [
+        ['DELETE', '/auth/sessions/x%00'],
+        ['GET', '/auth/revocations?since=0'],
+      ] as const) {
+        const reply = await call(server, method, path, { token: session.accessToken });
+        assert.ok(reply.status < 500, `${method} ${path}: ${reply.status} ${reply.text}`);
+      }
+      const nul = await call(server, 'DELETE', '/auth/sessions/x%00', { token: session.accessToken });
+      assertErrorReply(nul, 400, 'invalid_request');
+      assert.equal((await call(server, 'GET', '/readyz')).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('two instances on one PostgreSQL: rotation, reuse, logout and rate limits hold across them', async () => {
     const clock = new FakeClock();
     const { url } = await freshSchema();

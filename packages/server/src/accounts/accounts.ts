@@ -3,7 +3,6 @@ import {
   InvalidCredentialsError,
   InvalidRequestError,
   InvalidTokenError,
-  RateLimitedError,
   TesseraError,
 } from '@tessera/protocol';
 import { recordAudit, type Actor } from '../audit/audit.ts';
@@ -42,12 +41,19 @@ export class Accounts {
   async signup(
     input: { email: string; password: string; name?: string | undefined },
     now: number,
+    client?: ClientInfo,
   ): Promise<UserRecord> {
     const email = canonicalEmail(input.email);
     assertAcceptablePassword(input.password);
     await this.#limits.hitSignup(email, now);
     const user = await newUser({ ...input, role: 'user' }, this.#hasher, now);
     await this.#store.createUser(user);
+    const actor = { id: user.id, ip: client?.ip ?? null, userAgent: client?.userAgent ?? null };
+    await recordAudit(
+      this.#store,
+      { action: 'user_created', actor, subject: user.id, detail: { via: 'signup' } },
+      now,
+    );
     return user;
   }
 
@@ -69,7 +75,9 @@ export class Accounts {
       this.#metrics.login(error instanceof TesseraError ? error.code : 'server_error');
       // The attempted email is not recorded, not even hashed: the entry must read the same whether
       // or not the account exists, and a mistyped email field may hold a password.
-      if (error instanceof InvalidCredentialsError || error instanceof RateLimitedError) {
+      // Throttled attempts are not written: one row per refused guess would let anyone grow the
+      // audit table at the rate limit's pace. The rate_limited metric counts them instead.
+      if (error instanceof InvalidCredentialsError) {
         const detail = { reason: error.code };
         await recordAudit(this.#store, { action: 'login_failed', actor, subject: null, detail }, now);
       }

@@ -4,6 +4,7 @@ import {
   type AuditQuery,
   type AuditRecord,
   type Page,
+  type RevokeReason,
   type Role,
   type UserChange,
   type UserCursor,
@@ -103,12 +104,18 @@ export const UPDATE_USER_SQL = `UPDATE users SET role = $1, disabled_at = $2, up
 export type UserChangePlan =
   | { kind: 'not_found' }
   | { kind: 'last_admin' }
-  | { kind: 'apply'; before: UserRecord; role: Role; disabledAt: number | null; revokeSessions: boolean };
+  | {
+      kind: 'apply';
+      before: UserRecord;
+      role: Role;
+      disabledAt: number | null;
+      revokeReason: RevokeReason | null;
+    };
 
 /**
  * What a role or status change does, from the rows `USER_AND_ADMINS_SQL` read: the new role and
- * disabled time (a user disabled twice keeps the first time), whether to revoke the user's
- * sessions, and the one rule: there is always an enabled admin left once there was one.
+ * disabled time (a user disabled twice keeps the first time), why to revoke the user's sessions
+ * (disabled, or no longer an admin) if at all, and the one rule: there is always an enabled admin left once there was one.
  */
 export function planUserChange(id: string, rows: Row[], change: UserChange, now: number): UserChangePlan {
   const users = rows.map(userFromRow);
@@ -123,5 +130,14 @@ export function planUserChange(id: string, rows: Row[], change: UserChange, now:
     (user) => user.id !== id && user.role === 'admin' && user.disabledAt === null,
   );
   if (wasActiveAdmin && !staysActiveAdmin && otherAdmins.length === 0) return { kind: 'last_admin' };
-  return { kind: 'apply', before, role, disabledAt, revokeSessions: change.disabled === true };
+  // A demoted admin's tokens still say `role: admin, scope: admin`, and resource servers trust the
+  // token: end those sessions (through the revocation log, so the feed carries it) rather than
+  // leave admin rights alive for an access-token lifetime.
+  const revokeReason: RevokeReason | null =
+    change.disabled === true
+      ? 'user_disabled'
+      : before.role === 'admin' && role !== 'admin'
+        ? 'role_changed'
+        : null;
+  return { kind: 'apply', before, role, disabledAt, revokeReason };
 }

@@ -199,6 +199,7 @@ export type RevokeReason =
   | 'reuse_detected'
   | 'early_refresh'
   | 'user_disabled'
+  | 'role_changed'
   | 'admin_revoked';
 
 export interface RefreshTokenRecord {

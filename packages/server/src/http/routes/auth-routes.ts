@@ -92,7 +92,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
     async (request, reply) => {
       const now = services.now();
       await rateLimits.hitAddress(request.ip, now);
-      const user = await accounts.signup(request.body, now);
+      const user = await accounts.signup(request.body, now, clientInfo(request));
       return reply.code(201).send({ user: presentUser(user) });
     },
   );

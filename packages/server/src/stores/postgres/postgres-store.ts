@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { EmailTakenError, UnavailableError } from '@tessera/protocol';
+import { EmailTakenError, InvalidRequestError, UnavailableError } from '@tessera/protocol';
 import { MIGRATIONS } from '../migrations.ts';
 import {
   AUDIT_COLUMNS,
@@ -463,8 +463,8 @@ export class PostgresStore implements Store {
         const plan = planUserChange(id, rows, change, now);
         if (plan.kind !== 'apply') return plan;
         const user = (await one(db, UPDATE_USER_SQL, [plan.role, plan.disabledAt, now, id], userFromRow))!;
-        const revoked = plan.revokeSessions
-          ? await revokeWhere(db, 'user_id = $3', [id], 'user_disabled', now)
+        const revoked = plan.revokeReason
+          ? await revokeWhere(db, 'user_id = $3', [id], plan.revokeReason, now)
           : [];
         return { kind: 'updated', before: plan.before, user, revoked };
       }),
@@ -536,7 +536,16 @@ export class PostgresStore implements Store {
       return await work();
     } catch (error) {
       if (error instanceof EmailTakenError) throw error;
+      // SQLSTATE class 22 (data exception) is a value PostgreSQL will not hold — a NUL byte in a
+      // text parameter, say. That is the request's fault, not an outage: 400, not 503.
+      if (isDataException(error))
+        throw new InvalidRequestError('A value in the request cannot be stored', { cause: error });
       throw new UnavailableError(RETRY_AFTER_SECONDS, { cause: error });
     }
   }
+}
+
+function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('22');
 }

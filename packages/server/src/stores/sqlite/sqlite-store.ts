@@ -385,8 +385,8 @@ export class SqliteStore implements Store {
           [plan.role, plan.disabledAt, now, id],
           userFromRow,
         )!;
-        const revoked = plan.revokeSessions
-          ? this.#revokeWhere('user_id = ?', [id], 'user_disabled', now)
+        const revoked = plan.revokeReason
+          ? this.#revokeWhere('user_id = ?', [id], plan.revokeReason, now)
           : [];
         return { kind: 'updated', before: plan.before, user, revoked };
       }),
