@@ -129,9 +129,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.
   const maintenance = setInterval(() => {
-    Promise.all([services.sessions.pruneRevocations(services.now()), services.keyring.load()]).catch(
-      (error: unknown) => app.log.warn({ err: error }, 'maintenance failed'),
-    );
+    runMaintenance(services).catch((error: unknown) => app.log.warn({ err: error }, 'maintenance failed'));
   }, options.keyReloadIntervalMs ?? 30_000);
   maintenance.unref();
   const revocationSync = setInterval(() => {
@@ -146,6 +144,17 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   });
 
   return app;
+}
+
+/**
+ * One housekeeping pass: forget expired revocations, rotate the signing key when its period is
+ * up, and pick up keys rotated elsewhere. Run every 30 s; exported so tests run it on a fake clock.
+ */
+export async function runMaintenance(services: Services): Promise<void> {
+  const now = services.now();
+  await services.sessions.pruneRevocations(now);
+  await services.keyring.rotateIfDue(now, services.config.keyRotation * 1000);
+  await services.keyring.load();
 }
 
 async function createServices(

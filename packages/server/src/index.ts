@@ -1,4 +1,4 @@
-export { buildApp, BODY_LIMIT_BYTES, type AppOptions, type TesseraApp } from './app.ts';
+export { buildApp, runMaintenance, BODY_LIMIT_BYTES, type AppOptions, type TesseraApp } from './app.ts';
 export { loadConfig, ConfigError } from './config/load-config.ts';
 export type { Config } from './config/config.ts';
 export { openStore } from './stores/open-store.ts';

@@ -27,5 +27,7 @@ export interface Config {
   earlyRefresh: EarlyRefreshPolicy;
   /** Browser origins allowed to call with credentials (CORS) and to send cookie-mode requests. */
   corsOrigins: string[];
+  /** Seconds between scheduled signing-key rotations; 0 is off. */
+  keyRotation: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDuration } from '@tessera/protocol';
 import { isAlgorithmName } from '../keys/algorithms.ts';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/keyring.ts';
 import type { Config } from './config.ts';
 
 /** A configuration value is missing or wrong; the message names the variable. */
@@ -38,6 +39,7 @@ const KNOWN = new Set([
   'TESSERA_EARLY_REFRESH',
   'TESSERA_LOG_LEVEL',
   'TESSERA_CORS_ORIGINS',
+  'TESSERA_KEY_ROTATION',
 ]);
 
 /**
@@ -89,6 +91,7 @@ export function loadConfig(env: Source = process.env): Config {
     trustProxy: trustProxy(get('TESSERA_TRUST_PROXY')),
     earlyRefresh: oneOf(get, 'TESSERA_EARLY_REFRESH', ['allow', 'revoke'] as const, 'allow'),
     corsOrigins: origins(get('TESSERA_CORS_ORIGINS')),
+    keyRotation: keyRotation(duration(get, 'TESSERA_KEY_ROTATION', '30d', 0), accessTtl),
     logLevel: oneOf(
       get,
       'TESSERA_LOG_LEVEL',
@@ -204,6 +207,18 @@ function trustProxy(text: string | undefined): string[] {
     }
   }
   return entries;
+}
+
+/** `0` turns scheduled rotation off; otherwise a key must outlive its own retirement overlap. */
+function keyRotation(seconds: number, accessTtl: number): number {
+  const minimum = accessTtl + JWKS_MAX_AGE_SECONDS;
+  if (seconds !== 0 && seconds <= minimum) {
+    throw new ConfigError(
+      'TESSERA_KEY_ROTATION',
+      `must be 0 (off) or longer than ${minimum}s (access TTL + JWKS cache)`,
+    );
+  }
+  return seconds;
 }
 
 function origins(text: string | undefined): string[] {

@@ -118,6 +118,26 @@ export class Keyring {
     return key;
   }
 
+  /**
+   * Scheduled rotation: once the signing key has signed for `periodMs`, less the JWKS cache time,
+   * publish its successor to start signing a cache time later — so the key changes every period
+   * and no verifier sees a kid it has not fetched. Nothing happens while a successor is already
+   * pending (another instance, or the CLI, got there first). HS256 with an operator-supplied
+   * secret is rotated by the operator changing it. Returns the new key, or `null`.
+   */
+  async rotateIfDue(now: number, periodMs: number): Promise<SigningKey | null> {
+    if (periodMs <= 0 || (this.#options.alg === 'HS256' && this.#options.hs256Secret)) return null;
+    await this.load();
+    const active = this.#activeKey(now);
+    if (!active) return null;
+    const pending = [...this.#keys.values()].some(
+      (key) => key.algorithm.name === this.#options.alg && key.activatesAt > now && isPublished(key, now),
+    );
+    const aheadMs = JWKS_MAX_AGE_SECONDS * 1000;
+    if (pending || now - active.activatesAt < periodMs - aheadMs) return null;
+    return this.rotate(now, now + aheadMs);
+  }
+
   /** The key that signs at `now`: the newest activated, unretired key of the configured algorithm. */
   signingKey(now: number): SigningKey {
     const key = this.#activeKey(now);
