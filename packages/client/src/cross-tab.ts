@@ -41,6 +41,9 @@ export interface CrossTabOptions {
   locks?: LockManagerLike | null;
 }
 
+/** How long a tab keeps the lock after announcing its refresh, so queued tabs hear it first. */
+const ANNOUNCE_SETTLE_MS = 50;
+
 /**
  * Web Locks where available, so exactly one tab refreshes at a time and the others re-read its
  * result; BroadcastChannel to announce results, and, without Web Locks, to let a tab that saw
@@ -103,9 +106,14 @@ class CrossTab implements TabCoordinator {
     const controller = new AbortController();
     const timer = this.#clock.setTimeout(() => controller.abort(), this.#lockTimeout);
     try {
-      return await locks.request(this.#name, { signal: controller.signal }, () => {
+      return await locks.request(this.#name, { signal: controller.signal }, async () => {
         this.#clock.clearTimeout(timer);
-        return task();
+        const result = await task();
+        // Hold the lock a moment after announcing the result: a tab queued on the lock must see
+        // the announcement before it gets the lock, or it refreshes again (the browser test saw
+        // two refreshes 12 ms apart). Real time on purpose: it is about message delivery.
+        await new Promise((resolve) => setTimeout(resolve, ANNOUNCE_SETTLE_MS));
+        return result;
       });
     } catch (error) {
       // A tab that froze or hung while holding the lock must not block this one forever.
