@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { TesseraError } from '@tessera/protocol';
-import type { JWK } from 'jose';
-import { buildForgedAccessTokens, type ForgedTokenCase } from '../../../test/corpus/forged-access-tokens.ts';
+import type { ForgedTokenCase } from '../../../test/corpus/forged-access-tokens.ts';
+import { forgedTokensFor } from './helpers/forged-corpus.ts';
 import { assertRefused, assertTokenRefused } from './helpers/assertions.ts';
 import {
   call,
@@ -128,20 +128,7 @@ for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
       const me = await call(server, 'GET', '/auth/me', { token: session.accessToken });
       assert.equal(me.status, 200, me.text);
       profile = me.body;
-      const jwks = await call(server, 'GET', '/.well-known/jwks.json');
-      assert.equal(jwks.status, 200, jwks.text);
-      const { tessera } = server.app;
-      const key = tessera.keyring.signingKey(server.clock.now());
-      cases = buildForgedAccessTokens({
-        token: session.accessToken,
-        jwks: jwks.body as unknown as { keys: JWK[] },
-        signingKey: { privateKey: key.privateKey, kid: key.kid, alg: key.algorithm.name },
-        issuer: tessera.config.issuer,
-        audience: tessera.config.audience,
-        now: Math.floor(server.clock.now() / 1000),
-        leeway: tessera.config.clockSkew,
-        loopbackUrl: trap.url,
-      });
+      cases = await forgedTokensFor(server, session.accessToken, trap.url);
     });
     after(async () => {
       await trap.close();

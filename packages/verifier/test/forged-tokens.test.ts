@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { JWK } from 'jose';
-import { buildForgedAccessTokens, type ForgedTokenCase } from '../../../test/corpus/forged-access-tokens.ts';
-import { call, signupAndLogin, startServer, type TestServer } from '../../server/test/helpers/test-server.ts';
+import type { ForgedTokenCase } from '../../../test/corpus/forged-access-tokens.ts';
+import { forgedTokensFor } from '../../server/test/helpers/forged-corpus.ts';
+import { signupAndLogin, startServer, type TestServer } from '../../server/test/helpers/test-server.ts';
 import type { Verifier } from '../src/index.ts';
 import { outcomeOf, verifierFor } from './helpers/verifier-setup.ts';
 
@@ -28,20 +28,8 @@ for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
       const address = trap.address();
       if (address === null || typeof address === 'string') throw new Error('no address');
       const session = await signupAndLogin(server);
-      const jwks = await call(server, 'GET', '/.well-known/jwks.json');
-      const { tessera } = server.app;
-      const key = tessera.keyring.signingKey(server.clock.now());
       verifier = verifierFor(server);
-      cases = buildForgedAccessTokens({
-        token: session.accessToken,
-        jwks: jwks.body as unknown as { keys: JWK[] },
-        signingKey: { privateKey: key.privateKey, kid: key.kid, alg: key.algorithm.name },
-        issuer: tessera.config.issuer,
-        audience: tessera.config.audience,
-        now: Math.floor(server.clock.now() / 1000),
-        leeway: tessera.config.clockSkew,
-        loopbackUrl: `http://127.0.0.1:${address.port}`,
-      });
+      cases = await forgedTokensFor(server, session.accessToken, `http://127.0.0.1:${address.port}`);
     });
     after(async () => {
       await verifier.close();
