@@ -18,8 +18,8 @@ Commands:
                               (${'5 minutes'}), or at once with --now
   users create --email E [--role admin] [--name N] [--password-file F]
                               create an account (the first admin); password from stdin or file
-  users list [--query Q] [--limit N]
-                              list users, newest first
+  users list [--query Q] [--limit N] [--cursor C] [--all]
+                              list users, newest first, a page at a time (--all: every page)
   users set-role <id|email> <user|admin>
   users disable <id|email>    refuse logins and revoke every session; users enable undoes it
   sessions list <id|email>    a user's live sessions

@@ -1,8 +1,10 @@
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PasswordHasher, SqliteStore } from '@tessera/server';
 import { cleanup, runCli, spawnServer } from '../../server/test/helpers/server-process.ts';
 import { databaseFile, deployment, stop } from './helpers/deployment.ts';
 import {
@@ -127,7 +129,7 @@ describe('tessera users', () => {
     assert.match(lines[1] ?? '', new RegExp(`  ${prefix}a@example.test  user  active  created `));
     assert.equal(lines[2], '2 users');
     const limited = await cli(['users', 'list', '--limit', '1'], env);
-    assert.match(limited.stdout, /^1 user \(more: narrow --query or raise --limit\)$/m);
+    assert.match(limited.stdout, /^1 user \(more: --cursor [A-Za-z0-9_-]+\)$/m);
 
     // The last admin cannot be demoted or disabled, from the shell either.
     await cli(['users', 'set-role', `${prefix}a@example.test`, 'admin'], env);
@@ -142,6 +144,12 @@ describe('tessera users', () => {
     await cli(['users', 'set-role', 'someone', 'root'], env, 2);
     await cli(['users', 'list', '--limit', '500'], env, 2);
     await cli(['users', 'list', '--bogus'], env, 2);
+    await cli(['users', 'list', '--limit', '0'], env, 2);
+    const badCursor = await cli(['users', 'list', '--cursor', 'not a cursor'], env, 2);
+    assert.match(
+      badCursor.stderr,
+      /^tessera: --cursor "not a cursor" is not a cursor printed by users list$/m,
+    );
     await cli(['users', 'frobnicate'], env, 2);
     for (const command of ['users', 'sessions', 'token']) {
       const help = await cli([command, '--help'], env);
@@ -151,6 +159,104 @@ describe('tessera users', () => {
     for (const line of ['users create', 'users set-role', 'sessions revoke', 'token verify']) {
       assert.ok(usage.stdout.includes(line), line);
     }
+  });
+});
+
+describe('tessera users list pages', () => {
+  // 130 accounts written straight into the deployment's SQLite file with one shared password hash
+  // (hashing 130 passwords would only slow the test down). Creation times repeat, seven accounts
+  // a millisecond, so pages must also break ties by id to neither skip nor repeat anyone.
+  const COUNT = 130;
+  const env = deployment();
+  const emails = new Set<string>();
+  /** Every email in the order the list must give: newest first, then the greater id first. */
+  let newestFirst: string[] = [];
+
+  before(async () => {
+    const store = SqliteStore.open(databaseFile(env));
+    try {
+      const passwordHash = await new PasswordHasher().hash(PASSWORD);
+      const base = Date.now();
+      for (let i = 0; i < COUNT; i += 1) {
+        const email = `paged${String(i).padStart(3, '0')}@example.test`;
+        const createdAt = base + Math.floor(i / 7);
+        emails.add(email);
+        await store.createUser({
+          id: randomUUID(),
+          email,
+          name: null,
+          passwordHash,
+          role: 'user',
+          createdAt,
+          updatedAt: createdAt,
+          disabledAt: null,
+        });
+      }
+      const records = await Promise.all([...emails].map((email) => store.getUserByEmail(email)));
+      newestFirst = records
+        .map((user) => user!)
+        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+        .map((user) => user.email);
+    } finally {
+      await store.close();
+    }
+  });
+
+  /** The emails of `users list` output lines, and its summary line. */
+  function parse(stdout: string): { listed: string[]; summary: string } {
+    const lines = stdout.trimEnd().split('\n');
+    const summary = lines.pop() ?? '';
+    return { listed: lines.map((line) => line.split('  ')[1] ?? line), summary };
+  }
+
+  test('--cursor follows a page with the next one until every user was listed once', async () => {
+    const listed: string[] = [];
+    let args = ['users', 'list', '--limit', '100'];
+    const summaries: string[] = [];
+    for (let pages = 0; pages < 5; pages += 1) {
+      const page = parse((await cli(args, env)).stdout);
+      listed.push(...page.listed);
+      summaries.push(page.summary);
+      const next = / \(more: --cursor ([A-Za-z0-9_-]+)\)$/.exec(page.summary)?.[1];
+      if (next === undefined) break;
+      args = ['users', 'list', '--limit', '100', '--cursor', next];
+    }
+    assert.deepEqual(
+      summaries.map((line) => line.replace(/--cursor \S+\)/, '--cursor C)')),
+      ['100 users (more: --cursor C)', '30 users'],
+    );
+    assert.equal(listed.length, COUNT, 'nobody listed twice');
+    assert.deepEqual(new Set(listed), emails);
+    assert.deepEqual(listed, newestFirst, 'newest first');
+  });
+
+  test('--all prints every page, with progress on stderr; --query still narrows', async () => {
+    const run = await cli(['users', 'list', '--all', '--limit', '40'], env);
+    const { listed, summary } = parse(run.stdout);
+    assert.equal(summary, `${COUNT} users`);
+    assert.deepEqual(listed, newestFirst);
+    assert.deepEqual(run.stderr.trimEnd().split('\n'), [
+      'page 1: 40 users, 40 so far',
+      'page 2: 40 users, 80 so far',
+      'page 3: 40 users, 120 so far',
+    ]);
+
+    const defaultPages = await cli(['users', 'list', '--all'], env);
+    assert.equal(parse(defaultPages.stdout).summary, `${COUNT} users`);
+    assert.equal(defaultPages.stderr, 'page 1: 100 users, 100 so far\n');
+
+    const narrowed = await cli(['users', 'list', '--all', '--limit', '3', '--query', 'PAGED01'], env);
+    assert.deepEqual(parse(narrowed.stdout), {
+      listed: newestFirst.filter((email) => email.startsWith('paged01')),
+      summary: '10 users',
+    });
+
+    // A cursor from the middle, then --all: the rest, and only the rest.
+    const first = parse((await cli(['users', 'list', '--limit', '25'], env)).stdout);
+    const cursor = / \(more: --cursor (\S+)\)$/.exec(first.summary)?.[1] ?? '';
+    const rest = parse((await cli(['users', 'list', '--all', '--cursor', cursor], env)).stdout);
+    assert.equal(rest.summary, `${COUNT - 25} users`);
+    assert.deepEqual([...first.listed, ...rest.listed], newestFirst);
   });
 });
 

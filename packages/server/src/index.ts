@@ -9,6 +9,7 @@ export { Keyring, JWKS_MAX_AGE_SECONDS } from './keys/keyring.ts';
 export { serve } from './main.ts';
 export { loggerOptions } from './http/logging.ts';
 export { Administration } from './admin/administration.ts';
+export { decodeUserCursor, encodeUserCursor } from './admin/user-cursor.ts';
 export { CLI_ACTOR, type Actor } from './audit/audit.ts';
 export { PasswordHasher } from './passwords/password-hasher.ts';
 export { AccessTokens } from './tokens/access-token.ts';

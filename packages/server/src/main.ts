@@ -1,7 +1,7 @@
 import { UnavailableError } from '@tessera/protocol';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { buildApp } from './app.ts';
-import { loggerOptions } from './http/logging.ts';
+import { logDestination, loggerOptions } from './http/logging.ts';
 import { closeGracefully, SHUTDOWN_GRACE_MS } from './shutdown.ts';
 import { openStore } from './stores/open-store.ts';
 
@@ -33,7 +33,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const app = await buildApp({
     config,
     store,
-    logger: loggerOptions(config.logLevel),
+    logger: loggerOptions(config.logLevel, logDestination(config.logFormat)),
     processMetrics: true,
   });
   const shutdown = (signal: string): void => {

@@ -24,6 +24,7 @@ test('defaults are the documented ones (SPEC §2)', () => {
   assert.equal(config.ipRateLimit, 120);
   assert.deepEqual(config.trustProxy, []);
   assert.equal(config.earlyRefresh, 'allow');
+  assert.equal(config.logFormat, 'json');
 });
 
 test('every variable is honoured', () => {
@@ -44,6 +45,7 @@ test('every variable is honoured', () => {
     TESSERA_IP_RATE_LIMIT: '60',
     TESSERA_TRUST_PROXY: '10.0.0.0/8, 192.168.1.1,::1',
     TESSERA_EARLY_REFRESH: 'revoke',
+    TESSERA_LOG_FORMAT: 'pretty',
   });
   assert.equal(config.port, 9000);
   assert.equal(config.host, '0.0.0.0');
@@ -61,6 +63,7 @@ test('every variable is honoured', () => {
   assert.equal(config.ipRateLimit, 60);
   assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '192.168.1.1', '::1']);
   assert.equal(config.earlyRefresh, 'revoke');
+  assert.equal(config.logFormat, 'pretty');
 });
 
 test('a bad value stops start-up with a message naming the variable', () => {
@@ -83,6 +86,9 @@ test('a bad value stops start-up with a message naming the variable', () => {
     [{ TESSERA_TRUST_PROXY: 'everyone' }, 'TESSERA_TRUST_PROXY'],
     [{ TESSERA_TRUST_PROXY: '10.0.0.0/33' }, 'TESSERA_TRUST_PROXY'],
     [{ TESSERA_EARLY_REFRESH: 'sometimes' }, 'TESSERA_EARLY_REFRESH'],
+    [{ TESSERA_LOG_FORMAT: 'yaml' }, 'TESSERA_LOG_FORMAT'],
+    [{ TESSERA_REDIS_PREFIX: 'tessera *' }, 'TESSERA_REDIS_PREFIX'],
+    [{ TESSERA_REDIS_URL: 'http://127.0.0.1:6379' }, 'TESSERA_REDIS_URL'],
     [{ TESSERA_HS256_SECRET: Buffer.alloc(31, 1).toString('base64url') }, 'TESSERA_HS256_SECRET'],
     [{ TESSERA_ACESS_TTL: '5m' }, 'TESSERA_ACESS_TTL'],
   ];

@@ -1,10 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp, loadConfig, loggerOptions, SqliteStore } from '../src/index.ts';
+import { cleanup, runCli, tempDatabaseUrl } from './helpers/server-process.ts';
 import { call, PASSWORD, uniqueEmail } from './helpers/test-server.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
 
 test('no token, password or refresh token reaches a log line, even at debug level (OPS-03)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
@@ -55,4 +60,127 @@ test('no token, password or refresh token reaches a log line, even at debug leve
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * `tessera serve` as a real process with its stdout captured, at debug level, port 0: the address
+ * it listens on is read from its own "Server listening" line, so no port is guessed.
+ */
+async function serveCapturingLogs(format: string): Promise<{
+  url: string;
+  stop: () => Promise<{ code: number | null; stdout: string }>;
+}> {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: {
+      PATH: process.env['PATH'],
+      NO_COLOR: '1',
+      TESSERA_DATABASE_URL: tempDatabaseUrl('tessera-log-'),
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: '0',
+      TESSERA_LOG_LEVEL: 'debug',
+      TESSERA_LOG_FORMAT: format,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    void exited.then(() => reject(new Error(`server exited before listening: ${stderr}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      return { code, stdout };
+    },
+  };
+}
+
+/** Every kind of secret a client sends, in every place it could be sent; returns the secrets. */
+async function sendSecrets(server: { url: string }): Promise<string[]> {
+  const email = uniqueEmail();
+  await call(server, 'POST', '/auth/signup', { body: { email, password: PASSWORD } });
+  await call(server, 'POST', '/auth/login', { body: { email, password: 'a wrong password' } });
+  const login = await call(server, 'POST', '/auth/login', {
+    body: { email, password: PASSWORD },
+    headers: { 'x-request-id': 'trace-me-42' },
+  });
+  const accessToken = String(login.body['accessToken']);
+  const refreshToken = String(login.body['refreshToken']);
+  await call(server, 'GET', `/auth/me?access_token=${accessToken}`);
+  await call(server, 'GET', '/auth/me', {
+    token: accessToken,
+    headers: { cookie: `session=${refreshToken}` },
+  });
+  await call(server, 'GET', `/auth/refresh?refreshToken=${refreshToken}`);
+  const rotated = await call(server, 'POST', '/auth/refresh', { body: { refreshToken } });
+  await call(server, 'POST', '/auth/refresh', { body: { refreshToken: `${refreshToken}x` } });
+  await call(server, 'POST', '/auth/logout', { token: String(rotated.body['accessToken']) });
+  await call(server, 'GET', '/auth/me', { token: accessToken.slice(0, -3) + 'AAA' });
+  return [PASSWORD, 'a wrong password', accessToken, refreshToken, String(rotated.body['refreshToken'])];
+}
+
+function assertNoSecret(log: string, secrets: string[]): void {
+  for (const secret of secrets) assert.ok(!log.includes(secret), `secret in log: ${secret.slice(0, 12)}…`);
+  assert.doesNotMatch(log, /eyJ[A-Za-z0-9_-]{10,}|tsr1_[A-Za-z0-9_-]{10,}|argon2id|Bearer /);
+}
+
+test('TESSERA_LOG_FORMAT=pretty: readable lines from a real process, still without any secret', async (t) => {
+  t.after(cleanup);
+  const server = await serveCapturingLogs('pretty');
+  const secrets = await sendSecrets(server);
+  const { code, stdout } = await server.stop();
+  assert.equal(code, 0, 'SIGTERM exits 0');
+
+  assertNoSecret(stdout, secrets);
+  const lines = stdout.trimEnd().split('\n');
+  assert.ok(lines.length > 20, stdout);
+  for (const line of lines) {
+    // A headline per entry, `[time] LEVEL: message`, or an indented `key: value` under it.
+    assert.match(line, /^(\[\d\d:\d\d:\d\d\.\d{3}\] (DEBUG|INFO|WARN|ERROR): \S| {4}\S)/, line);
+    assert.doesNotMatch(line, /^\s*\{/, `a JSON line: ${line}`);
+  }
+  assert.match(stdout, /INFO: incoming request POST \/auth\/login \(trace-me-42\)$/m);
+  assert.match(stdout, /INFO: request completed 200 in \d+\.\d ms \(trace-me-42\)$/m);
+  assert.match(stdout, /INFO: incoming request GET \/auth\/me \([0-9a-f-]{36}\)$/m);
+  assert.match(stdout, /INFO: request completed 401 in /);
+  assert.match(stdout, /INFO: shutting down\n {4}signal: "SIGTERM"$/m);
+});
+
+test('TESSERA_LOG_FORMAT=json (the default): one JSON object a line from a real process', async (t) => {
+  t.after(cleanup);
+  const server = await serveCapturingLogs('json');
+  const secrets = await sendSecrets(server);
+  const { code, stdout } = await server.stop();
+  assert.equal(code, 0, 'SIGTERM exits 0');
+
+  assertNoSecret(stdout, secrets);
+  const entries = stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const login = entries.find((entry) => entry['reqId'] === 'trace-me-42' && entry['req'] !== undefined);
+  assert.deepEqual(login?.['req'], { id: 'trace-me-42', method: 'POST', path: '/auth/login' });
+});
+
+test('an unknown TESSERA_LOG_FORMAT stops start-up with exit 2, naming the variable', async (t) => {
+  t.after(cleanup);
+  const run = await runCli(['serve'], {
+    TESSERA_DATABASE_URL: tempDatabaseUrl('tessera-log-'),
+    TESSERA_LOG_FORMAT: 'yaml',
+  });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    /^tessera: invalid configuration: TESSERA_LOG_FORMAT: must be one of json, pretty$/m,
+  );
 });

@@ -3,14 +3,22 @@ import { parseCommand, wantsHelp } from '../args.ts';
 import { openConfiguredStore } from '../open.ts';
 import { readPassword } from '../password-input.ts';
 import { UsageError } from '../usage-error.ts';
+import { encodeUserCursor, parseCursorOption } from '../user-cursor.ts';
+
+const DEFAULT_PAGE_SIZE = 50;
+const LIST_USAGE =
+  'usage: tessera users list [--query <email prefix>] [--limit <n>] [--cursor <cursor>] [--all]';
 
 export const USERS_USAGE = `Usage: tessera users <action>
 
   users create --email <email> [--role user|admin] [--name <name>] [--password-file <file>]
         Create an account (this is how the first admin is made). The password is read from
         --password-file, else from stdin: typed at a prompt without echo, or piped. Never argv.
-  users list [--query <email prefix>] [--limit <n>]
-        Newest first; at most ${MAX_PAGE_SIZE} (default 50).
+  users list [--query <email prefix>] [--limit <n>] [--cursor <cursor>] [--all]
+        Newest first, one page of --limit users (1 to ${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}). When more
+        follow, the last line ends "(more: --cursor <cursor>)": pass it to get the next page (the
+        same cursor as "next" in GET /admin/users). --all prints every page from there on (pages
+        of ${MAX_PAGE_SIZE} unless --limit), with progress on stderr.
   users set-role <id|email> user|admin
   users disable <id|email>    Refuse logins and revoke every session at once.
   users enable <id|email>     Allow logins again (revoked sessions stay revoked).
@@ -68,20 +76,35 @@ async function create(args: string[]): Promise<number> {
 async function list(args: string[]): Promise<number> {
   const { values } = parseCommand(
     args,
-    { query: { type: 'string' }, limit: { type: 'string', default: '50' } },
+    {
+      query: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+      all: { type: 'boolean', default: false },
+    },
     0,
-    'usage: tessera users list [--query <email prefix>] [--limit <n>]',
+    LIST_USAGE,
   );
-  const limit = Number(values.limit);
+  const limit = Number(values.limit ?? (values.all ? MAX_PAGE_SIZE : DEFAULT_PAGE_SIZE));
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
     throw new UsageError(`--limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   }
+  let after = values.cursor === undefined ? null : parseCursorOption(values.cursor);
+  const emailPrefix = values.query?.trim().normalize('NFKC').toLowerCase();
   return withAdministration(async (administration) => {
-    const emailPrefix = values.query?.trim().normalize('NFKC').toLowerCase();
-    const page = await administration.listUsers({ emailPrefix, limit });
-    for (const user of page.items) process.stdout.write(`${describe(user)}\n`);
-    const more = page.next !== null ? ' (more: narrow --query or raise --limit)' : '';
-    process.stdout.write(`${page.items.length} user${page.items.length === 1 ? '' : 's'}${more}\n`);
+    let total = 0;
+    for (let pageNumber = 1; ; pageNumber += 1) {
+      const page = await administration.listUsers({ emailPrefix, limit, after });
+      for (const user of page.items) process.stdout.write(`${describe(user)}\n`);
+      total += page.items.length;
+      after = page.next;
+      if (!values.all || after === null) break;
+      // Progress goes to stderr, so stdout stays one user a line plus the summary.
+      process.stderr.write(`page ${pageNumber}: ${page.items.length} users, ${total} so far\n`);
+    }
+    const count = `${total} user${total === 1 ? '' : 's'}`;
+    const more = after === null ? '' : ` (more: --cursor ${encodeUserCursor(after)})`;
+    process.stdout.write(`${count}${more}\n`);
     return 0;
   });
 }

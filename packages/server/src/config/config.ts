@@ -9,6 +9,8 @@ export interface Config {
   host: string;
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel, so deployments sharing one Redis stay apart. */
+  redisPrefix: string;
   issuer: string;
   audience: string;
   accessTtl: number;
@@ -30,4 +32,6 @@ export interface Config {
   /** Seconds between scheduled signing-key rotations; 0 is off. */
   keyRotation: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** `json` (one object a line, for collectors) or `pretty` (human-readable, for development). */
+  logFormat: 'json' | 'pretty';
 }

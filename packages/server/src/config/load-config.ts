@@ -23,6 +23,7 @@ const KNOWN = new Set([
   'TESSERA_HOST',
   'TESSERA_DATABASE_URL',
   'TESSERA_REDIS_URL',
+  'TESSERA_REDIS_PREFIX',
   'TESSERA_ISSUER',
   'TESSERA_AUDIENCE',
   'TESSERA_ACCESS_TTL',
@@ -38,6 +39,7 @@ const KNOWN = new Set([
   'TESSERA_TRUST_PROXY',
   'TESSERA_EARLY_REFRESH',
   'TESSERA_LOG_LEVEL',
+  'TESSERA_LOG_FORMAT',
   'TESSERA_CORS_ORIGINS',
   'TESSERA_KEY_ROTATION',
 ]);
@@ -76,6 +78,7 @@ export function loadConfig(env: Source = process.env): Config {
     host: get('TESSERA_HOST') ?? '127.0.0.1',
     databaseUrl: databaseUrl(get('TESSERA_DATABASE_URL') ?? 'sqlite:./data/tessera.db'),
     redisUrl: redisUrl(get('TESSERA_REDIS_URL')),
+    redisPrefix: redisPrefix(get('TESSERA_REDIS_PREFIX') ?? 'tessera:'),
     issuer,
     audience: get('TESSERA_AUDIENCE') ?? issuer,
     accessTtl,
@@ -98,6 +101,7 @@ export function loadConfig(env: Source = process.env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const,
       'info',
     ),
+    logFormat: oneOf(get, 'TESSERA_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
   };
 }
 
@@ -178,6 +182,12 @@ function redisUrl(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   if (/^rediss?:\/\//.test(text)) return text;
   throw new ConfigError('TESSERA_REDIS_URL', 'must be a redis:// or rediss:// URL');
+}
+
+/** Short and plain, so a key name can never be mistaken for another deployment's or a pattern. */
+function redisPrefix(text: string): string {
+  if (/^[A-Za-z0-9:_-]{1,32}$/.test(text)) return text;
+  throw new ConfigError('TESSERA_REDIS_PREFIX', 'must be 1 to 32 of A-Z a-z 0-9 : _ -');
 }
 
 function hs256Secret(text: string | undefined): Buffer | undefined {

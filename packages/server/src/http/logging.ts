@@ -1,5 +1,9 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+
+/** `json`: one object a line, for a log collector. `pretty`: readable lines, for development. */
+export type LogFormat = 'json' | 'pretty';
 
 /**
  * Logger settings for the server. Request lines carry the method, the path without its query
@@ -19,4 +23,38 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
       res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
     },
   };
+}
+
+/**
+ * Where log lines go in `format`: `undefined` keeps pino's JSON on stdout. In `pretty` mode every
+ * line is first serialized to JSON by the same serializers, then reformatted, so the pretty output
+ * can only hold what the JSON would have held: the redaction above applies to both. Formatting
+ * runs in this thread (no worker transport), so a line logged just before `process.exit` is
+ * written, not lost.
+ */
+export function logDestination(
+  format: LogFormat,
+  { out = process.stdout, colorize = process.stdout.isTTY && !process.env['NO_COLOR'] } = {},
+): DestinationStream | undefined {
+  if (format === 'json') return undefined;
+  const pretty = prettyFactory({
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,req,res,reqId,responseTime',
+    messageFormat: requestSummary,
+  });
+  return { write: (line: string) => void out.write(pretty(line)) };
+}
+
+/** `incoming request GET /auth/me (req-id)`, `request completed 200 in 1.2 ms (req-id)`. */
+function requestSummary(log: Record<string, unknown>, messageKey: string): string {
+  const message = log[messageKey];
+  const parts = [typeof message === 'string' ? message : ''];
+  const req = log['req'] as { method?: unknown; path?: unknown } | undefined;
+  if (req) parts.push(`${String(req.method)} ${String(req.path)}`);
+  const res = log['res'] as { statusCode?: unknown } | undefined;
+  if (res) parts.push(String(res.statusCode));
+  if (typeof log['responseTime'] === 'number') parts.push(`in ${log['responseTime'].toFixed(1)} ms`);
+  if (typeof log['reqId'] === 'string') parts.push(`(${log['reqId']})`);
+  return parts.join(' ');
 }

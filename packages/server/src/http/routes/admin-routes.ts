@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequestError } from '@tessera/protocol';
+import { decodeUserCursor, encodeUserCursor } from '../../admin/user-cursor.ts';
 import { MAX_PAGE_SIZE, type Role, type UserCursor } from '../../stores/store.ts';
 import { actorOf, authenticateAdmin, type Services } from '../context.ts';
 import { presentAdminUser, presentAuditEntry } from '../present.ts';
@@ -67,7 +68,7 @@ export function adminRoutes(app: FastifyInstance, services: Services): void {
       const page = await administration.listUsers({
         emailPrefix: q?.trim().normalize('NFKC').toLowerCase(),
         limit: pageSize(limit),
-        after: cursor === undefined ? null : decodeUserCursor(cursor),
+        after: cursor === undefined ? null : userCursor(cursor),
       });
       return { items: page.items.map(presentAdminUser), next: page.next && encodeUserCursor(page.next) };
     },
@@ -173,15 +174,10 @@ function pageSize(limit: string | undefined): number {
   return size;
 }
 
-/** Opaque to clients: the last user's creation time and id, base64url. */
-function encodeUserCursor(cursor: UserCursor): string {
-  return Buffer.from(`${cursor.createdAt}:${cursor.id}`).toString('base64url');
-}
-
-function decodeUserCursor(cursor: string): UserCursor {
-  const match = /^(\d{1,16}):(.{1,64})$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match?.[1] || !match[2]) throw new InvalidRequestError('cursor is not one this server gave');
-  return { createdAt: Number(match[1]), id: match[2] };
+function userCursor(text: string): UserCursor {
+  const cursor = decodeUserCursor(text);
+  if (cursor === null) throw new InvalidRequestError('cursor is not one this server gave');
+  return cursor;
 }
 
 function decodeAuditCursor(cursor: string): number {
