@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EmailTakenError, UnavailableError } from '@tessera/protocol';
 import { MemoryCounters } from '../memory-counters.ts';
+import { GroupCommit } from './group-commit.ts';
 import type {
   AuditEntry,
   AuditQuery,
@@ -60,19 +61,24 @@ const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
 /**
  * The embedded default store: one SQLite file in WAL mode. `node:sqlite` is synchronous, so every
- * method runs to completion without yielding; a transaction therefore never interleaves with
- * another request of this process, and `BEGIN IMMEDIATE` takes the file's write lock against
- * other processes. `synchronous = FULL` makes every acknowledged commit survive power loss, not
- * only a process kill.
+ * transaction runs to completion without yielding; it therefore never interleaves with another
+ * request of this process, and `BEGIN IMMEDIATE` takes the file's write lock against other
+ * processes. `synchronous = FULL` makes every acknowledged commit survive power loss, not only a
+ * process kill. Writes go through `GroupCommit`: those requested in one event-loop turn share one
+ * transaction and one fsync, each in its own savepoint, and are acknowledged after that COMMIT.
  */
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   // Rate-limit counters live in memory: they are per process by nature here (one SQLite
   // instance), and writing them to disk would put an fsync on every login attempt.
   readonly #counters = new MemoryCounters();
+  readonly #writes: GroupCommit;
+  // Compiling a statement costs more than running these ones: each SQL text is prepared once.
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#writes = new GroupCommit(db, toStoreError);
   }
 
   /**
@@ -117,19 +123,22 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.#guard(() => this.#db.prepare('SELECT 1').get());
+    this.#guard(() => this.#prepare('SELECT 1').get());
   }
 
   async close(): Promise<void> {
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    this.#writes.flush(); // writes already asked for are committed (or fail), never dropped
+    this.#statements.clear();
+    this.#db.close();
   }
 
   async createUser(user: UserRecord): Promise<void> {
-    this.#guard(() => {
+    return this.#write(() => {
       try {
-        this.#db
-          .prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-          .run(...userValues(user));
+        this.#prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+          ...userValues(user),
+        );
       } catch (error) {
         if (isUniqueViolation(error)) throw new EmailTakenError({ cause: error });
         throw error;
@@ -146,25 +155,21 @@ export class SqliteStore implements Store {
   }
 
   async changePassword(change: PasswordChange, now: number): Promise<PasswordChangeOutcome> {
-    return this.#guard(() =>
-      this.#transaction((): PasswordChangeOutcome => {
-        const updated = this.#db
-          .prepare(
-            `UPDATE users SET password_hash = ?, updated_at = ?
+    return this.#write((): PasswordChangeOutcome => {
+      const updated = this.#prepare(
+        `UPDATE users SET password_hash = ?, updated_at = ?
              WHERE id = ? AND password_hash = ? AND disabled_at IS NULL
                AND EXISTS (SELECT 1 FROM sessions WHERE id = ? AND user_id = users.id AND revoked_at IS NULL)`,
-          )
-          .run(change.newHash, now, change.userId, change.currentHash, change.keepSessionId);
-        if (updated.changes !== 1) return { kind: 'stale' };
-        const revoked = this.#revokeWhere(
-          'user_id = ? AND id != ?',
-          [change.userId, change.keepSessionId],
-          'password_changed',
-          now,
-        );
-        return { kind: 'changed', revoked };
-      }),
-    );
+      ).run(change.newHash, now, change.userId, change.currentHash, change.keepSessionId);
+      if (updated.changes !== 1) return { kind: 'stale' };
+      const revoked = this.#revokeWhere(
+        'user_id = ? AND id != ?',
+        [change.userId, change.keepSessionId],
+        'password_changed',
+        now,
+      );
+      return { kind: 'changed', revoked };
+    });
   }
 
   async createSession(
@@ -172,32 +177,28 @@ export class SqliteStore implements Store {
     token: RefreshTokenRecord | null,
     verifiedHash: string,
   ): Promise<boolean> {
-    return this.#guard(() =>
-      this.#transaction(() => {
-        const inserted = this.#db
-          .prepare(
-            `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
+    return this.#write(() => {
+      const inserted = this.#prepare(
+        `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
                access_expires_at, revoked_at, revoke_reason, user_agent, ip)
              SELECT ?, id, ?, ?, ?, ?, ?, NULL, NULL, ?, ? FROM users
              WHERE id = ? AND password_hash = ? AND disabled_at IS NULL`,
-          )
-          .run(
-            session.id,
-            session.createdAt,
-            session.lastUsedAt,
-            session.expiresAt,
-            session.idleExpiresAt,
-            session.accessExpiresAt,
-            session.userAgent,
-            session.ip,
-            session.userId,
-            verifiedHash,
-          );
-        if (inserted.changes !== 1) return false;
-        if (token) this.#insertToken(token);
-        return true;
-      }),
-    );
+      ).run(
+        session.id,
+        session.createdAt,
+        session.lastUsedAt,
+        session.expiresAt,
+        session.idleExpiresAt,
+        session.accessExpiresAt,
+        session.userAgent,
+        session.ip,
+        session.userId,
+        verifiedHash,
+      );
+      if (inserted.changes !== 1) return false;
+      if (token) this.#insertToken(token);
+      return true;
+    });
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -206,11 +207,10 @@ export class SqliteStore implements Store {
 
   async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
     return this.#guard(() =>
-      this.#db
-        .prepare(
-          `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?
+      this.#prepare(
+        `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?
            ORDER BY created_at DESC`,
-        )
+      )
         .all(userId, now, now)
         .map((row) => sessionFromRow(row as Row)),
     );
@@ -225,91 +225,79 @@ export class SqliteStore implements Store {
   }
 
   async rotateRefreshToken(request: RotationRequest): Promise<RotationOutcome> {
-    return this.#guard(() =>
-      this.#transaction((): RotationOutcome => {
-        const { now } = request;
-        const token = this.#oneSync(
-          'SELECT * FROM refresh_tokens WHERE hash = ?',
-          [request.presentedHash],
-          tokenFromRow,
-        );
-        const session =
-          token && this.#oneSync('SELECT * FROM sessions WHERE id = ?', [token.sessionId], sessionFromRow);
-        const successor =
-          token?.successorHash != null
-            ? this.#oneSync(
-                'SELECT * FROM refresh_tokens WHERE hash = ?',
-                [token.successorHash],
-                tokenFromRow,
-              )
-            : null;
-        const decision = request.decide(token && session ? { token, session, successor } : null);
+    return this.#write((): RotationOutcome => {
+      const { now } = request;
+      const token = this.#oneSync(
+        'SELECT * FROM refresh_tokens WHERE hash = ?',
+        [request.presentedHash],
+        tokenFromRow,
+      );
+      const session =
+        token && this.#oneSync('SELECT * FROM sessions WHERE id = ?', [token.sessionId], sessionFromRow);
+      const successor =
+        token?.successorHash != null
+          ? this.#oneSync('SELECT * FROM refresh_tokens WHERE hash = ?', [token.successorHash], tokenFromRow)
+          : null;
+      const decision = request.decide(token && session ? { token, session, successor } : null);
 
-        switch (decision.kind) {
-          case 'reject':
-            return { kind: 'rejected', code: decision.code, reason: decision.reason };
-          case 'reuse': {
-            const [revoked] = this.#revokeWhere('id = ?', [token!.sessionId], decision.reason, now);
-            return {
-              kind: 'reused',
-              revoked: revoked ?? revokedFrom(session!),
-            };
-          }
-          case 'grace': {
-            this.#touchSession(session!.id, now, request.accessExpiresAt);
-            return {
-              kind: 'grace',
-              session: this.#oneSync('SELECT * FROM sessions WHERE id = ?', [session!.id], sessionFromRow)!,
-              current: successor!,
-              sealedCurrent: token!.successorSealed!,
-            };
-          }
-          case 'rotate': {
-            const consumed = this.#db
-              .prepare(
-                `UPDATE refresh_tokens SET consumed_at = ?, successor_hash = ?, successor_sealed = ?
-                 WHERE hash = ? AND consumed_at IS NULL`,
-              )
-              .run(now, request.successor.hash, request.successor.sealedForPresented, request.presentedHash);
-            // Compare-and-set: the policy saw an unconsumed token inside this same transaction, so a
-            // miss here means the invariant broke; refuse rather than mint a second successor.
-            if (consumed.changes !== 1) throw new Error('refresh rotation lost its compare-and-set');
-            const next: RefreshTokenRecord = {
-              hash: request.successor.hash,
-              sessionId: session!.id,
-              parentHash: request.presentedHash,
-              createdAt: now,
-              expiresAt: decision.successorExpiresAt,
-              consumedAt: null,
-              successorHash: null,
-              successorSealed: null,
-            };
-            this.#insertToken(next);
-            this.#db
-              .prepare('UPDATE sessions SET idle_expires_at = ? WHERE id = ?')
-              .run(decision.successorExpiresAt, session!.id);
-            this.#touchSession(session!.id, now, request.accessExpiresAt);
-            return {
-              kind: 'rotated',
-              session: this.#oneSync('SELECT * FROM sessions WHERE id = ?', [session!.id], sessionFromRow)!,
-              token: next,
-            };
-          }
+      switch (decision.kind) {
+        case 'reject':
+          return { kind: 'rejected', code: decision.code, reason: decision.reason };
+        case 'reuse': {
+          const [revoked] = this.#revokeWhere('id = ?', [token!.sessionId], decision.reason, now);
+          return {
+            kind: 'reused',
+            revoked: revoked ?? revokedFrom(session!),
+          };
         }
-      }),
-    );
+        case 'grace': {
+          return {
+            kind: 'grace',
+            session: this.#touchSession(session!.id, now, request.accessExpiresAt, null),
+            current: successor!,
+            sealedCurrent: token!.successorSealed!,
+          };
+        }
+        case 'rotate': {
+          const consumed = this.#prepare(
+            `UPDATE refresh_tokens SET consumed_at = ?, successor_hash = ?, successor_sealed = ?
+                 WHERE hash = ? AND consumed_at IS NULL`,
+          ).run(now, request.successor.hash, request.successor.sealedForPresented, request.presentedHash);
+          // Compare-and-set: the policy saw an unconsumed token inside this same transaction, so a
+          // miss here means the invariant broke; refuse rather than mint a second successor.
+          if (consumed.changes !== 1) throw new Error('refresh rotation lost its compare-and-set');
+          const next: RefreshTokenRecord = {
+            hash: request.successor.hash,
+            sessionId: session!.id,
+            parentHash: request.presentedHash,
+            createdAt: now,
+            expiresAt: decision.successorExpiresAt,
+            consumedAt: null,
+            successorHash: null,
+            successorSealed: null,
+          };
+          this.#insertToken(next);
+          return {
+            kind: 'rotated',
+            session: this.#touchSession(
+              session!.id,
+              now,
+              request.accessExpiresAt,
+              decision.successorExpiresAt,
+            ),
+            token: next,
+          };
+        }
+      }
+    });
   }
 
   async revokeSession(id: string, reason: RevokeReason, now: number): Promise<RevokedSession | null> {
-    return this.#guard(() =>
-      this.#transaction(() => this.#revokeWhere('id = ?', [id], reason, now)[0] ?? null),
-    );
+    return this.#write(() => this.#revokeWhere('id = ?', [id], reason, now)[0] ?? null);
   }
 
   async revokeUserSessions(userId: string, reason: RevokeReason, now: number): Promise<RevokedSession[]> {
-    return this.#guard(() =>
-      this.#transaction(() => this.#revokeWhere('user_id = ?', [userId], reason, now)),
-    );
+    return this.#write(() => this.#revokeWhere('user_id = ?', [userId], reason, now));
   }
 
   async listRevocations(
@@ -317,12 +305,10 @@ export class SqliteStore implements Store {
     cursor: number,
   ): Promise<{ cursor: number; revoked: RevokedSession[] }> {
     return this.#guard(() => {
-      const rows = this.#db
-        .prepare(
-          `SELECT seq, session_id AS id, user_id, revoked_at, access_expires_at FROM revocations
+      const rows = this.#prepare(
+        `SELECT seq, session_id AS id, user_id, revoked_at, access_expires_at FROM revocations
            WHERE seq > ? ORDER BY seq LIMIT 10000`,
-        )
-        .all(cursor) as Row[];
+      ).all(cursor) as Row[];
       const last = rows.at(-1);
       return {
         cursor: last ? Number(last['seq']) : cursor,
@@ -332,30 +318,29 @@ export class SqliteStore implements Store {
   }
 
   async pruneRevocations(before: number): Promise<void> {
-    this.#guard(() => this.#db.prepare('DELETE FROM revocations WHERE access_expires_at <= ?').run(before));
+    await this.#write(() =>
+      this.#prepare('DELETE FROM revocations WHERE access_expires_at <= ?').run(before),
+    );
   }
 
   async listKeys(): Promise<KeyRecord[]> {
     return this.#guard(() =>
-      this.#db
-        .prepare('SELECT * FROM signing_keys ORDER BY activates_at, created_at')
+      this.#prepare('SELECT * FROM signing_keys ORDER BY activates_at, created_at')
         .all()
         .map((row) => keyFromRow(row as Row)),
     );
   }
 
   async addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void> {
-    this.#guard(() =>
-      this.#transaction(() => {
-        this.#db
-          .prepare(`INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-          .run(...keyValues(key));
-        const update = this.#db.prepare(
-          'UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)',
-        );
-        for (const entry of retire) update.run(entry.retiresAt, entry.kid, entry.retiresAt);
-      }),
-    );
+    return this.#write(() => {
+      this.#prepare(`INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+        ...keyValues(key),
+      );
+      const update = this.#prepare(
+        'UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)',
+      );
+      for (const entry of retire) update.run(entry.retiresAt, entry.kid, entry.retiresAt);
+    });
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
@@ -375,29 +360,25 @@ export class SqliteStore implements Store {
   }
 
   async updateUser(id: string, change: UserChange, now: number): Promise<UserChangeOutcome> {
-    return this.#guard(() =>
-      this.#transaction((): UserChangeOutcome => {
-        const rows = this.#db.prepare(forSqlite(USER_AND_ADMINS_SQL)).all(id);
-        const plan = planUserChange(id, rows, change, now);
-        if (plan.kind !== 'apply') return plan;
-        const user = this.#oneSync(
-          forSqlite(UPDATE_USER_SQL),
-          [plan.role, plan.disabledAt, now, id],
-          userFromRow,
-        )!;
-        const revoked = plan.revokeReason
-          ? this.#revokeWhere('user_id = ?', [id], plan.revokeReason, now)
-          : [];
-        return { kind: 'updated', before: plan.before, user, revoked };
-      }),
-    );
+    return this.#write((): UserChangeOutcome => {
+      const rows = this.#prepare(forSqlite(USER_AND_ADMINS_SQL)).all(id);
+      const plan = planUserChange(id, rows, change, now);
+      if (plan.kind !== 'apply') return plan;
+      const user = this.#oneSync(
+        forSqlite(UPDATE_USER_SQL),
+        [plan.role, plan.disabledAt, now, id],
+        userFromRow,
+      )!;
+      const revoked = plan.revokeReason ? this.#revokeWhere('user_id = ?', [id], plan.revokeReason, now) : [];
+      return { kind: 'updated', before: plan.before, user, revoked };
+    });
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    this.#guard(() =>
-      this.#db
-        .prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(...auditValues(entry)),
+    await this.#write(() =>
+      this.#prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+        ...auditValues(entry),
+      ),
     );
   }
 
@@ -405,34 +386,75 @@ export class SqliteStore implements Store {
     return this.#guard(() => auditPage(this.#all(listAuditStatement(query)), query));
   }
 
+  /**
+   * Compare-and-set of the password hash alone, for a deployment whose sessions live in Redis
+   * (`RedisSessionStore` revokes them there): sets `newHash` only while the stored hash is still
+   * `currentHash` and the user is enabled. `false` when it changed nothing.
+   */
+  async replacePasswordHash(
+    userId: string,
+    currentHash: string,
+    newHash: string,
+    now: number,
+  ): Promise<boolean> {
+    return this.#write(
+      () =>
+        this.#prepare(
+          `UPDATE users SET password_hash = ?, updated_at = ?
+           WHERE id = ? AND password_hash = ? AND disabled_at IS NULL`,
+        ).run(newHash, now, userId, currentHash).changes === 1,
+    );
+  }
+
+  /** Runs `work` in the next group commit (see `GroupCommit`); resolves once it is durable. */
+  #write<T>(work: () => T): Promise<T> {
+    return this.#writes.run(work);
+  }
+
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   #all(statement: Statement): Row[] {
-    return this.#db.prepare(forSqlite(statement.sql)).all(...statement.params);
+    return this.#prepare(forSqlite(statement.sql)).all(...statement.params);
   }
 
   #insertToken(token: RefreshTokenRecord): void {
-    this.#db
-      .prepare(`INSERT INTO refresh_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(...tokenValues(token));
+    this.#prepare(`INSERT INTO refresh_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      ...tokenValues(token),
+    );
   }
 
-  #touchSession(id: string, now: number, accessExpiresAt: number): void {
-    this.#db
-      .prepare(
-        'UPDATE sessions SET last_used_at = ?, access_expires_at = MAX(access_expires_at, ?) WHERE id = ?',
-      )
-      .run(now, accessExpiresAt, id);
+  /** Records a use of the session (and, when given, its new idle end); returns it as it now is. */
+  #touchSession(
+    id: string,
+    now: number,
+    accessExpiresAt: number,
+    idleExpiresAt: number | null,
+  ): SessionRecord {
+    return this.#oneSync(
+      `UPDATE sessions SET last_used_at = ?, access_expires_at = MAX(access_expires_at, ?),
+         idle_expires_at = COALESCE(?, idle_expires_at)
+       WHERE id = ? RETURNING *`,
+      [now, accessExpiresAt, idleExpiresAt, id],
+      sessionFromRow,
+    )!;
   }
 
   /** Revokes the matching live sessions and appends them to the revocation log (same transaction). */
   #revokeWhere(where: string, params: SQLInputValue[], reason: RevokeReason, now: number): RevokedSession[] {
-    const revoked = this.#db
-      .prepare(
-        `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE revoked_at IS NULL AND ${where}
+    const revoked = this.#prepare(
+      `UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE revoked_at IS NULL AND ${where}
          RETURNING id, user_id, revoked_at, access_expires_at`,
-      )
+    )
       .all(now, reason, ...params)
       .map((row) => revokedFromRow(row as Row));
-    const log = this.#db.prepare(
+    const log = this.#prepare(
       'INSERT INTO revocations (session_id, user_id, revoked_at, access_expires_at) VALUES (?, ?, ?, ?)',
     );
     for (const entry of revoked)
@@ -445,7 +467,7 @@ export class SqliteStore implements Store {
   }
 
   #oneSync<T>(sql: string, params: SQLInputValue[], map: (row: Row) => T): T | null {
-    const row = this.#db.prepare(sql).get(...params);
+    const row = this.#prepare(sql).get(...params);
     return row ? map(row) : null;
   }
 
@@ -466,10 +488,14 @@ export class SqliteStore implements Store {
     try {
       return work();
     } catch (error) {
-      if (error instanceof EmailTakenError) throw error;
-      throw new UnavailableError(5, { cause: error });
+      throw toStoreError(error);
     }
   }
+}
+
+/** Store failures other than our own typed errors become 503 `unavailable` (SPEC §5). */
+function toStoreError(error: unknown): unknown {
+  return error instanceof EmailTakenError ? error : new UnavailableError(5, { cause: error });
 }
 
 function isUniqueViolation(error: unknown): boolean {
