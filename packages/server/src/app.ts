@@ -132,18 +132,48 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     runMaintenance(services).catch((error: unknown) => app.log.warn({ err: error }, 'maintenance failed'));
   }, options.keyReloadIntervalMs ?? 30_000);
   maintenance.unref();
-  const revocationSync = setInterval(() => {
+  const syncRevocations = coalesced(() =>
     services.sessions
       .syncRevocations(services.now())
-      .catch((error: unknown) => app.log.warn({ err: error }, 'revocation sync failed'));
-  }, options.revocationSyncIntervalMs ?? 1000);
+      .catch((error: unknown) => app.log.warn({ err: error }, 'revocation sync failed')),
+  );
+  const revocationSync = setInterval(syncRevocations, options.revocationSyncIntervalMs ?? 1000);
   revocationSync.unref();
+  // With Redis, a revocation committed by any instance is published in the same step: read the log
+  // now rather than at the next tick. The message is only a signal (the log holds the cursor), and
+  // the one-second sync above stays the safety net for messages sent while the subscriber was down.
+  const stopListening = store.onRevoked?.(syncRevocations);
   app.addHook('onClose', async () => {
     clearInterval(maintenance);
     clearInterval(revocationSync);
+    stopListening?.();
   });
 
   return app;
+}
+
+/**
+ * `run` as a function that never overlaps itself: called while a run is in progress, it runs once
+ * more after it (a burst of revocation messages costs two log reads, not one per message).
+ */
+function coalesced(run: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const start = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void run().finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        start();
+      }
+    });
+  };
+  return start;
 }
 
 /**

@@ -2,7 +2,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertErrorReply, assertTokenRefused } from './helpers/assertions.ts';
+import { eventually } from './helpers/instance.ts';
 import { createTestSchema, testPostgresUrl, type TestSchema } from './helpers/postgres.ts';
+import { deleteKeys, testPrefix, testRedisUrl } from './helpers/redis.ts';
 import { cleanup, spawnServer, type ServerProcess } from './helpers/server-process.ts';
 import { call, login, PASSWORD, signupAndLogin, uniqueEmail, type Reply } from './helpers/test-server.ts';
 
@@ -18,26 +20,31 @@ interface Deployment {
   env(schema: TestSchema): Record<string, string>;
 }
 
+const redisUrl = testRedisUrl();
+/** Redis key prefixes used here, deleted at the end (the machine's Redis is shared, never flushed). */
+const prefixes: string[] = [];
+
 const deployments: Deployment[] = [
   { name: 'PostgreSQL', env: (schema) => ({ TESSERA_DATABASE_URL: schema.url }) },
 ];
-
-/** Polls until `probe` answers `status`, for at most `ms`; returns the last reply. */
-async function eventually(probe: () => Promise<Reply>, status: number, ms: number): Promise<Reply> {
-  const deadline = Date.now() + ms;
-  let reply = await probe();
-  while (reply.status !== status && Date.now() < deadline) {
-    await sleep(20);
-    reply = await probe();
-  }
-  return reply;
+if (redisUrl !== undefined) {
+  deployments.push({
+    name: 'PostgreSQL + Redis',
+    env(schema) {
+      const prefix = testPrefix();
+      prefixes.push(prefix);
+      return { TESSERA_DATABASE_URL: schema.url, TESSERA_REDIS_URL: redisUrl, TESSERA_REDIS_PREFIX: prefix };
+    },
+  });
 }
 
 if (postgresUrl !== undefined) {
+  const baseUrl = postgresUrl;
   const schemas: TestSchema[] = [];
   after(async () => {
     cleanup();
     for (const schema of schemas) await schema.drop();
+    if (redisUrl !== undefined) for (const prefix of prefixes) await deleteKeys(redisUrl, prefix);
   });
 
   for (const deployment of deployments) {
@@ -46,7 +53,7 @@ if (postgresUrl !== undefined) {
       async function twoInstances(
         extra: Record<string, string> = {},
       ): Promise<[ServerProcess, ServerProcess]> {
-        const schema = await createTestSchema(postgresUrl);
+        const schema = await createTestSchema(baseUrl);
         schemas.push(schema);
         const env = {
           TESSERA_ISSUER: 'http://tessera.test',

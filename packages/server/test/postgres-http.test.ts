@@ -1,69 +1,29 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  buildApp,
-  loadConfig,
-  PostgresStore,
-  type PostgresStoreOptions,
-  type TesseraApp,
-} from '../src/index.ts';
+import { PostgresStore, type PostgresStoreOptions } from '../src/index.ts';
 import { assertErrorReply, assertTokenRefused } from './helpers/assertions.ts';
 import { FakeClock } from './helpers/clock.ts';
+import { eventually, startInstance, type Instance } from './helpers/instance.ts';
 import { createTestSchema, testPostgresUrl, type TestSchema } from './helpers/postgres.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
-import { call, login, PASSWORD, signupAndLogin, uniqueEmail, type Reply } from './helpers/test-server.ts';
+import { call, login, PASSWORD, signupAndLogin, uniqueEmail } from './helpers/test-server.ts';
 
 // The HTTP behaviour on PostgreSQL: a smoke run of the session lifecycle, two instances sharing one
 // database, and the database going away and coming back. Skipped (announced once, by the store
 // contract) without TESSERA_TEST_POSTGRES_URL; failed in CI without it.
 const baseUrl = testPostgresUrl();
 
-interface Instance {
-  url: string;
-  app: TesseraApp;
-  store: PostgresStore;
-  close(): Promise<void>;
-}
-
 /** A real server on loopback over PostgreSQL at `databaseUrl`, on the given fake clock. */
-async function startInstance(
+function startOnPostgres(
   databaseUrl: string,
   clock: FakeClock,
   env: Record<string, string> = {},
   storeOptions: PostgresStoreOptions = {},
 ): Promise<Instance> {
-  const config = loadConfig({
-    TESSERA_DATABASE_URL: databaseUrl,
-    TESSERA_ISSUER: 'http://tessera.test',
-    TESSERA_PORT: '0',
-    ...env,
+  return startInstance({ TESSERA_DATABASE_URL: databaseUrl, ...env }, clock, {
+    open: () => PostgresStore.open(databaseUrl, storeOptions),
   });
-  const store = await PostgresStore.open(databaseUrl, storeOptions);
-  const app = await buildApp({ config, store, now: clock.now });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    app,
-    store,
-    async close() {
-      await app.close();
-      await store.close();
-    },
-  };
-}
-
-/** Polls until `probe` answers `status`, for at most `ms`; returns the last reply. */
-async function eventually(probe: () => Promise<Reply>, status: number, ms: number): Promise<Reply> {
-  const deadline = Date.now() + ms;
-  let reply = await probe();
-  while (reply.status !== status && Date.now() < deadline) {
-    await sleep(50);
-    reply = await probe();
-  }
-  return reply;
 }
 
 if (baseUrl !== undefined) {
@@ -79,7 +39,7 @@ if (baseUrl !== undefined) {
 
   test('PostgreSQL over HTTP: sign-up, login, refresh, grace, reuse, logout', async () => {
     const clock = new FakeClock();
-    const server = await startInstance((await freshSchema()).url, clock);
+    const server = await startOnPostgres((await freshSchema()).url, clock);
     try {
       const session = await signupAndLogin(server);
       assertErrorReply(
@@ -141,7 +101,7 @@ if (baseUrl !== undefined) {
   });
 
   test('values PostgreSQL cannot hold (a NUL byte) are 400, not a fake outage', async () => {
-    const server = await startInstance((await freshSchema()).url, new FakeClock());
+    const server = await startOnPostgres((await freshSchema()).url, new FakeClock());
     try {
       const session = await signupAndLogin(server);
       for (const [method, path] of [
@@ -163,8 +123,8 @@ if (baseUrl !== undefined) {
     const clock = new FakeClock();
     const { url } = await freshSchema();
     const env = { TESSERA_LOGIN_MAX_FAILURES: '3' };
-    const a = await startInstance(url, clock, env);
-    const b = await startInstance(url, clock, env);
+    const a = await startOnPostgres(url, clock, env);
+    const b = await startOnPostgres(url, clock, env);
     try {
       const session = await signupAndLogin(a);
       assert.equal((await call(b, 'GET', '/auth/me', { token: session.accessToken })).status, 200, 'one key');
@@ -238,7 +198,7 @@ if (baseUrl !== undefined) {
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
     const clock = new FakeClock();
-    const server = await startInstance(viaProxy.href, clock, {}, { connectTimeoutMs: 1000 });
+    const server = await startOnPostgres(viaProxy.href, clock, {}, { connectTimeoutMs: 1000 });
     try {
       const session = await signupAndLogin(server);
       proxy.cut();

@@ -3,20 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { assertTokenRefused } from './helpers/assertions.ts';
-import { call, login, signupAndLogin, startServer, type Reply } from './helpers/test-server.ts';
-
-/** Polls until `probe` answers `status`, for at most `ms`; returns the last reply. */
-async function eventually(probe: () => Promise<Reply>, status: number, ms: number): Promise<Reply> {
-  const deadline = Date.now() + ms;
-  let reply = await probe();
-  while (reply.status !== status && Date.now() < deadline) {
-    await sleep(50);
-    reply = await probe();
-  }
-  return reply;
-}
+import { eventually } from './helpers/instance.ts';
+import { call, login, signupAndLogin, startServer } from './helpers/test-server.ts';
 
 test('two servers on one SQLite file: a revocation on one is refused by the other within about a second', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-shared-'));

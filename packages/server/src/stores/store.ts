@@ -1,5 +1,6 @@
 /**
- * The one storage interface every backend implements (SQLite now; PostgreSQL and Redis next).
+ * The one storage interface every backend implements (SQLite, PostgreSQL, and PostgreSQL or SQLite
+ * with Redis holding the sessions).
  * Times are Unix epoch milliseconds. Methods that change more than one row are atomic: either all
  * of it is committed before the promise resolves, or none of it is.
  */
@@ -44,6 +45,13 @@ export interface Store extends AdminStore {
   listRevocations(after: number, cursor: number): Promise<{ cursor: number; revoked: RevokedSession[] }>;
   /** Forgets logged revocations whose access tokens all expired before `before`. */
   pruneRevocations(before: number): Promise<void>;
+  /**
+   * Calls `listener` with each batch of revocations committed by any instance sharing the store,
+   * as soon as it is committed (Redis pub/sub). Best effort: a batch sent while the subscription
+   * is down is not repeated, so `listRevocations` polling stays the source of truth. Absent where
+   * polling is the only way. Returns the function that unsubscribes.
+   */
+  onRevoked?(listener: (revoked: RevokedSession[]) => void): () => void;
 
   listKeys(): Promise<KeyRecord[]>;
   /** Inserts a key and sets the retirement time of the keys it replaces, atomically. */

@@ -487,6 +487,27 @@ export class PostgresStore implements Store {
     });
   }
 
+  /**
+   * Compare-and-set of the password hash alone, for a deployment whose sessions live in Redis
+   * (`RedisSessionStore` revokes them there): sets `newHash` only while the stored hash is still
+   * `currentHash` and the user is enabled. `false` when it changed nothing.
+   */
+  async replacePasswordHash(
+    userId: string,
+    currentHash: string,
+    newHash: string,
+    now: number,
+  ): Promise<boolean> {
+    return this.#guard(async () => {
+      const updated = await this.#pool.query(
+        `UPDATE users SET password_hash = $1, updated_at = $2
+         WHERE id = $3 AND password_hash = $4 AND disabled_at IS NULL`,
+        [newHash, now, userId, currentHash],
+      );
+      return updated.rowCount === 1;
+    });
+  }
+
   /** Forgets windows that are over, so keys an attacker cycles through do not pile up. */
   #sweepCounters(now: number): void {
     this.#hitsSinceSweep = 0;
