@@ -3,7 +3,16 @@ import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 
 /** The libraries whose versions change the numbers. */
-const LIBRARIES = ['jose', 'fast-jwt', 'jsonwebtoken', 'fastify', 'express', 'autocannon', 'argon2'];
+const LIBRARIES = [
+  'jose',
+  'fast-jwt',
+  'jsonwebtoken',
+  'fastify',
+  'express',
+  'autocannon',
+  'argon2',
+  'better-auth',
+];
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Where and with what a run was measured, stored with every result. */

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { CaseContext } from './case.ts';
 import { CASES } from './cases/index.ts';
 import { describeMachine } from './machine.ts';
-import { renderPage } from './report.ts';
+import { renderChart, renderPage } from './report.ts';
 import { latestRecords, saveRun, type RunRecord } from './results.ts';
 
 /**
@@ -53,9 +53,14 @@ async function main(argv: string[]): Promise<void> {
   if (!quick) context.log(`page: ${writePage()}`);
 }
 
+/** Writes docs/benchmarks.md and its chart, docs/benchmarks.svg, from the stored full results. */
 function writePage(): string {
-  const page = join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md');
-  writeFileSync(page, renderPage(CASES, latestRecords()));
+  const docs = join(import.meta.dirname, '..', '..', 'docs');
+  const latest = latestRecords();
+  const chart = renderChart(latest);
+  if (chart !== undefined) writeFileSync(join(docs, 'benchmarks.svg'), chart);
+  const page = join(docs, 'benchmarks.md');
+  writeFileSync(page, renderPage(CASES, latest));
   return page;
 }
 

@@ -1,4 +1,5 @@
 import type { RegisteredCase } from './case.ts';
+import { renderHeadlineChart } from './chart.ts';
 import type { MeResult } from './cases/me.ts';
 import type { VerifyResult } from './cases/verify.ts';
 import { renderDecisions } from './decisions.ts';
@@ -10,6 +11,17 @@ import type { CaseRecord, RunRecord } from './results.ts';
  * run it names, with the command that reproduces it. Hand edits would be overwritten; the prose
  * lives here and in each case's `render`.
  */
+/** docs/benchmarks.svg, from the same stored results as the page; `undefined` before any full run of verify or me. */
+export function renderChart(
+  latest: ReadonlyMap<string, { run: RunRecord; record: CaseRecord }>,
+): string | undefined {
+  const of = <T>(name: string): { result: T; startedAt: string } | undefined => {
+    const found = latest.get(name);
+    return found ? { result: found.record.result as T, startedAt: found.run.startedAt } : undefined;
+  };
+  return renderHeadlineChart(of<VerifyResult>('verify'), of<MeResult>('me'));
+}
+
 export function renderPage(
   cases: readonly RegisteredCase[],
   latest: ReadonlyMap<string, { run: RunRecord; record: CaseRecord }>,
@@ -41,6 +53,19 @@ export function renderPage(
     'Ratios compare medians. The machine has two cores and may have been shared with other work: the',
     'spread column says how much the runs disagreed, and the load average at the start is recorded.',
     '',
+    'To reproduce: `npm install`, then `npm run bench` from the repository root (every case; the',
+    'results land in bench/results/ and this page and its chart are regenerated), or',
+    '`npm run bench -- <case>` for one case, with the command shown under each section.',
+    '`npm run bench -- --report` regenerates the page and the chart from the stored results without',
+    'measuring. `--quick` runs only prove the harness works (CI): they are stored as `*-quick.json`',
+    'and never reach this page.',
+    '',
+    ...(renderChart(latest) === undefined
+      ? []
+      : [
+          '![Headline comparisons: verification per token and GET /auth/me against their peers](benchmarks.svg)',
+          '',
+        ]),
     ...sections,
     '## Decisions taken from these numbers',
     '',

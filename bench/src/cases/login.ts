@@ -1,9 +1,11 @@
+import { randomBytes, scrypt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import argon2 from 'argon2';
 import { defineCase } from '../case.ts';
 import { count, ms, spread, table, times } from '../format.ts';
 import { load, loadPlan, summarizeLoad, type LoadSample, type LoadSummary } from '../load/load.ts';
 import { summarize, ratio, type Summary } from '../stats.ts';
+import { betterAuthSignIn, betterAuthSignUp, startBetterAuth } from '../servers/peers.ts';
 import { login, PASSWORD, signup, startTessera } from '../servers/tessera.ts';
 
 export interface LoginResult {
@@ -14,6 +16,13 @@ export interface LoginResult {
   meRate: number;
   meAlone: LoadSummary;
   meUnderFlood: LoadSummary;
+  /** Better Auth's `POST /api/auth/sign-in/email` in the same run, against raw scrypt with its parameters. */
+  betterAuth?: {
+    scrypt: typeof SCRYPT;
+    rawScryptPerSecond: Summary;
+    signInsPerSecond: LoadSummary;
+    toRaw: number | undefined;
+  };
 }
 
 // The server's parameters (packages/server/src/passwords/password-hasher.ts, OWASP's argon2id).
@@ -23,6 +32,37 @@ const CONCURRENCY = 8;
 // A fixed request rate for /auth/me, so its latency is compared at the same load with and without
 // the flood (a closed loop would just slow down and hide the stall).
 const ME_RATE = 1000;
+
+// Better Auth's default password hash (better-auth 1.7 → @better-auth/utils/password, node build):
+// node:crypto scrypt, N = 16384, r = 16, p = 1, 64-byte key, 16-byte salt; 32 MiB per hash.
+const SCRYPT = { N: 16384, r: 16, p: 1, keyLength: 64 } as const;
+
+/** Better Auth's verification: the scrypt it computes per sign-in, `CONCURRENCY` in flight. */
+async function rawScrypt(seconds: number): Promise<number> {
+  const salt = randomBytes(16).toString('hex');
+  const once = (): Promise<void> =>
+    new Promise((resolve, reject) =>
+      scrypt(
+        PASSWORD.normalize('NFKC'),
+        salt,
+        SCRYPT.keyLength,
+        { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: 128 * SCRYPT.N * SCRYPT.r * 2 },
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        await once();
+        done += 1;
+      }
+    }),
+  );
+  return (done * 1000) / (performance.now() - start);
+}
 
 /** argon2id verifications per second with `CONCURRENCY` in flight, in this process: the limit. */
 async function rawArgon2(seconds: number): Promise<number> {
@@ -48,8 +88,23 @@ export const loginCase = defineCase<LoginResult>({
   async run(context) {
     const plan = loadPlan(context.quick, CONCURRENCY);
     const tessera = await startTessera();
+    const betterAuth = await startBetterAuth().catch(async (error: unknown) => {
+      await tessera.stop();
+      throw error;
+    });
     try {
       await signup(tessera.url, 'bench@example.test');
+      await betterAuthSignUp(betterAuth.api, 'bench@example.test', PASSWORD);
+      await betterAuthSignIn(betterAuth.api, 'bench@example.test', PASSWORD);
+      const signInFlood = (duration: number) =>
+        load({
+          url: `${betterAuth.api}/sign-in/email`,
+          method: 'POST',
+          connections: CONCURRENCY,
+          duration,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'bench@example.test', password: PASSWORD }),
+        });
       const { accessToken } = await login(tessera.url, 'bench@example.test');
       const loginFlood = (duration: number) =>
         load({
@@ -71,7 +126,11 @@ export const loginCase = defineCase<LoginResult>({
       await rawArgon2(plan.warmup);
       await loginFlood(plan.warmup);
       await me(plan.warmup);
+      await rawScrypt(plan.warmup);
+      await signInFlood(plan.warmup);
       const raw: number[] = [];
+      const scrypts: number[] = [];
+      const signIns: LoadSample[] = [];
       const logins: LoadSample[] = [];
       const alone: LoadSample[] = [];
       const flooded: LoadSample[] = [];
@@ -81,12 +140,19 @@ export const loginCase = defineCase<LoginResult>({
         alone.push(await me(plan.duration));
         const [underFlood] = await Promise.all([me(plan.duration), loginFlood(plan.duration)]);
         flooded.push(underFlood);
+        scrypts.push(await rawScrypt(plan.duration));
+        signIns.push(await signInFlood(plan.duration));
         context.log(
           `  run ${run + 1}: argon2 ${Math.round(raw.at(-1) ?? 0)}/s, logins ${Math.round(logins.at(-1)?.requestsPerSecond ?? 0)}/s, /auth/me p99 ${alone.at(-1)?.p99} ms alone, ${underFlood.p99} ms under flood`,
+        );
+        context.log(
+          `  run ${run + 1}: scrypt ${Math.round(scrypts.at(-1) ?? 0)}/s, Better Auth sign-ins ${Math.round(signIns.at(-1)?.requestsPerSecond ?? 0)}/s`,
         );
       }
       const rawSummary = summarize(raw);
       const loginSummary = summarizeLoad(logins);
+      const scryptSummary = summarize(scrypts);
+      const signInSummary = summarizeLoad(signIns);
       return {
         concurrency: CONCURRENCY,
         rawArgon2PerSecond: rawSummary,
@@ -95,9 +161,15 @@ export const loginCase = defineCase<LoginResult>({
         meRate: ME_RATE,
         meAlone: summarizeLoad(alone),
         meUnderFlood: summarizeLoad(flooded),
+        betterAuth: {
+          scrypt: SCRYPT,
+          rawScryptPerSecond: scryptSummary,
+          signInsPerSecond: signInSummary,
+          toRaw: ratio(signInSummary.requestsPerSecond.median, scryptSummary.median),
+        },
       };
     } finally {
-      await tessera.stop();
+      await Promise.all([tessera.stop(), betterAuth.stop()]);
     }
   },
   render(result) {
@@ -125,6 +197,7 @@ export const loginCase = defineCase<LoginResult>({
           ],
         ],
       ),
+      ...(result.betterAuth ? betterAuthRows(result.betterAuth, result.concurrency) : []),
       '',
       `\`GET /auth/me\` at a fixed ${result.meRate} req/s (10 connections), alone and while the login flood runs:`,
       '',
@@ -152,3 +225,39 @@ export const loginCase = defineCase<LoginResult>({
     ].join('\n');
   },
 });
+
+function betterAuthRows(betterAuth: NonNullable<LoginResult['betterAuth']>, concurrency: number): string[] {
+  const { N, r, p, keyLength } = betterAuth.scrypt;
+  const completed = betterAuth.signInsPerSecond.requestsPerSecond.median > 0;
+  return [
+    '',
+    `Better Auth in the same run: its default password hash is scrypt (node:crypto) with N = ${N}, r = ${r}, p = ${p}, a ${keyLength}-byte key and a 16-byte salt, ${(128 * N * r) / 2 ** 20} MiB per hash (better-auth → \`@better-auth/utils/password\`). Raw is that scrypt in the benchmark process; sign-ins are \`POST /api/auth/sign-in/email\` with ${concurrency} connections, each creating a session row.`,
+    '',
+    table(
+      ['measure', 'per second (median)', 'spread', '× raw scrypt', 'p50 ms', 'p99 ms', 'failed'],
+      [
+        [
+          'raw scrypt (Better Auth parameters)',
+          count(betterAuth.rawScryptPerSecond.median),
+          spread(betterAuth.rawScryptPerSecond),
+          '1.00×',
+          '—',
+          '—',
+          '—',
+        ],
+        [
+          'Better Auth sign-ins',
+          count(betterAuth.signInsPerSecond.requestsPerSecond.median),
+          spread(betterAuth.signInsPerSecond.requestsPerSecond),
+          times(betterAuth.toRaw),
+          // No sign-in completed within a run (a quick run on a busy machine): no latency either.
+          completed ? ms(betterAuth.signInsPerSecond.p50) : '—',
+          completed ? ms(betterAuth.signInsPerSecond.p99) : '—',
+          String(betterAuth.signInsPerSecond.failures),
+        ],
+      ],
+    ),
+    '',
+    'The two hashes are not equally strong, so the rates are not a like-for-like ranking: each server is compared with its own hash at its own parameters.',
+  ];
+}

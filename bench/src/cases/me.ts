@@ -3,9 +3,15 @@ import { count, ms, spread, table, times } from '../format.ts';
 import { compareLoads, loadPlan, type LoadSummary } from '../load/load.ts';
 import { ratio } from '../stats.ts';
 import type { PeerKind } from '../servers/peer.ts';
-import { signingJwk, startPeer } from '../servers/peers.ts';
+import {
+  betterAuthSignIn,
+  betterAuthSignUp,
+  signingJwk,
+  startBetterAuth,
+  startPeer,
+} from '../servers/peers.ts';
 import type { ServerProcess } from '../servers/spawn.ts';
-import { login, signup, startTessera } from '../servers/tessera.ts';
+import { login, PASSWORD, signup, startTessera } from '../servers/tessera.ts';
 
 interface Row {
   name: string;
@@ -37,6 +43,9 @@ const PEERS: ReadonlyArray<{ kind: PeerKind; what: string }> = [
   { kind: 'express-jsonwebtoken', what: 'Express + jsonwebtoken (the tutorial stack)' },
 ];
 
+const BETTER_AUTH_WHAT =
+  'Better Auth GET /api/auth/get-session, bearer plugin session token (HMAC-checked, session and user read from SQLite, no cookie cache)';
+
 export const meCase = defineCase<MeResult>({
   name: 'me',
   title: 'Protected request: GET /auth/me',
@@ -50,17 +59,33 @@ export const meCase = defineCase<MeResult>({
       await signup(tessera.url, 'bench@example.test');
       const { accessToken } = await login(tessera.url, 'bench@example.test');
       const jwk = await signingJwk(tessera.url, accessToken);
-      const targets = [{ name: 'tessera', url: tessera.url }];
+      const headers = { authorization: `Bearer ${accessToken}` };
+      const targets: Array<{ name: string; url: string; headers: Record<string, string> }> = [
+        { name: 'tessera', url: `${tessera.url}/auth/me`, headers },
+      ];
       for (const peer of PEERS) {
         const server = await startPeer(peer.kind, { url: tessera.url, alg: ALG, jwk });
         servers.push(server);
-        targets.push({ name: peer.kind, url: server.url });
+        targets.push({ name: peer.kind, url: `${server.url}/auth/me`, headers });
       }
-      const headers = { authorization: `Bearer ${accessToken}` };
+      // Better Auth checks its own session token, not Tessera's JWT: its per-request check.
+      const betterAuth = await startBetterAuth();
+      servers.push(betterAuth);
+      await betterAuthSignUp(betterAuth.api, 'bench@example.test', PASSWORD);
+      const session = await betterAuthSignIn(betterAuth.api, 'bench@example.test', PASSWORD);
+      targets.push({
+        name: 'better-auth',
+        url: `${betterAuth.api}/get-session`,
+        headers: { authorization: `Bearer ${session}` },
+      });
       for (const target of targets) {
-        const response = await fetch(`${target.url}/auth/me`, { headers });
-        await response.arrayBuffer();
+        const response = await fetch(target.url, { headers: target.headers });
+        const body = await response.text();
         if (response.status !== 200) throw new Error(`${target.name} answered ${response.status}`);
+        // Better Auth answers 200 with `null` for no session: a fast wrong answer is no answer.
+        if (target.name === 'better-auth' && !body.includes('"session"')) {
+          throw new Error('better-auth get-session answered without a session');
+        }
       }
       context.log(
         `me: ${targets.length} servers, ${plan.runs} runs of ${plan.duration} s at ${plan.connections} connections`,
@@ -69,10 +94,10 @@ export const meCase = defineCase<MeResult>({
         targets.map((target) => ({
           name: target.name,
           options: (duration: number) => ({
-            url: `${target.url}/auth/me`,
+            url: target.url,
             connections: plan.connections,
             duration,
-            headers,
+            headers: target.headers,
           }),
         })),
         plan,
@@ -87,7 +112,9 @@ export const meCase = defineCase<MeResult>({
           what:
             target.name === 'tessera'
               ? 'Tessera GET /auth/me (verify, revocation check, profile read from SQLite)'
-              : (PEERS.find((p) => p.kind === target.name)?.what ?? ''),
+              : target.name === 'better-auth'
+                ? BETTER_AUTH_WHAT
+                : (PEERS.find((p) => p.kind === target.name)?.what ?? ''),
           load: summary,
           toRawRoute: ratio(summary.requestsPerSecond.median, rawRoute),
           toBare: ratio(summary.requestsPerSecond.median, bare),
@@ -126,6 +153,19 @@ export const meCase = defineCase<MeResult>({
           row.what,
         ]),
       ),
+      ...betterAuthTarget(result.rows),
     ].join('\n');
   },
 });
+
+/** Issue 6's target for this case: `GET /auth/me` at ≥ 10× Better Auth's `get-session`. */
+function betterAuthTarget(rows: readonly Row[]): string[] {
+  const tessera = rows.find((row) => row.name === 'tessera')?.load.requestsPerSecond.median;
+  const betterAuth = rows.find((row) => row.name === 'better-auth')?.load.requestsPerSecond.median;
+  if (tessera === undefined || betterAuth === undefined) return [];
+  const factor = ratio(tessera, betterAuth);
+  return [
+    '',
+    `Target: Tessera's \`GET /auth/me\` at ≥ 10× Better Auth's \`get-session\` (issue 6). Measured: ${times(factor)} — ${factor !== undefined && factor >= 10 ? 'met' : 'not met'}. Better Auth checks its own opaque session token (the \`bearer\` plugin's signed session cookie), with a database read per request; Tessera verifies a JWT and also reads the profile.`,
+  ];
+}

@@ -2,7 +2,13 @@ import type { AutocannonRequest } from 'autocannon';
 import { defineCase } from '../case.ts';
 import { count, ms, spread, table } from '../format.ts';
 import { compareLoads, loadPlan, type LoadSummary } from '../load/load.ts';
-import { login, signup, startTessera } from '../servers/tessera.ts';
+import {
+  betterAuthSignIn,
+  betterAuthSignUp,
+  startBetterAuth,
+  type BetterAuthProcess,
+} from '../servers/peers.ts';
+import { login, PASSWORD, signup, startTessera } from '../servers/tessera.ts';
 
 export interface RefreshResult {
   store: string;
@@ -11,7 +17,12 @@ export interface RefreshResult {
   duration: number;
   runs: number;
   load: LoadSummary;
+  /** Better Auth's JWT issuance (`GET /api/auth/token`, jwt plugin) in the same run, per key algorithm. */
+  betterAuth?: Array<{ alg: string; load: LoadSummary }>;
 }
+
+// Better Auth's JWT plugin default (EdDSA), and RS256, the algorithm Tessera signs with here.
+const BETTER_AUTH_ALGS = ['EdDSA', 'RS256'] as const;
 
 /**
  * Every request presents a refresh token never presented before: connections take a token from a
@@ -20,7 +31,7 @@ export interface RefreshResult {
  * autocannon builds some requests it never sends (at connect, and when a run stops) and a run stops
  * with requests in flight: those tokens are lost, so the pool is topped up by logins between runs.
  */
-function rotatingRefresh(pool: string[]): AutocannonRequest {
+export function rotatingRefresh(pool: string[]): AutocannonRequest {
   return {
     method: 'POST',
     path: '/auth/refresh',
@@ -52,8 +63,21 @@ export const refreshCase = defineCase<RefreshResult>({
       pool.push(...logins.map((tokens) => tokens.refreshToken));
     };
     const tessera = await startTessera();
+    const betterAuthServers: BetterAuthProcess[] = [];
+    const betterAuths: Array<{ alg: string; server: BetterAuthProcess; session: string }> = [];
     try {
       await signup(tessera.url, 'bench@example.test');
+      // A quick run (CI) only proves the peer works: its default algorithm alone.
+      for (const alg of context.quick ? BETTER_AUTH_ALGS.slice(0, 1) : BETTER_AUTH_ALGS) {
+        const server = await startBetterAuth(alg);
+        betterAuthServers.push(server);
+        await betterAuthSignUp(server.api, 'bench@example.test', PASSWORD);
+        const session = await betterAuthSignIn(server.api, 'bench@example.test', PASSWORD);
+        betterAuths.push({ alg, server, session });
+        const probe = await fetch(`${server.api}/token`, { headers: { authorization: `Bearer ${session}` } });
+        if (probe.status !== 200) throw new Error(`better-auth /token answered ${probe.status}`);
+        await probe.arrayBuffer();
+      }
       const pool: string[] = [];
       context.log(`refresh: ${sessions} sessions on SQLite, ${plan.connections} connections`);
       const results = await compareLoads(
@@ -68,6 +92,15 @@ export const refreshCase = defineCase<RefreshResult>({
               requests: [rotatingRefresh(pool)],
             }),
           },
+          ...betterAuths.map(({ alg, server, session }) => ({
+            name: `better-auth ${alg}`,
+            options: (duration: number) => ({
+              url: `${server.api}/token`,
+              connections: plan.connections,
+              duration,
+              headers: { authorization: `Bearer ${session}` },
+            }),
+          })),
         ],
         plan,
         context.log,
@@ -80,9 +113,13 @@ export const refreshCase = defineCase<RefreshResult>({
         duration: plan.duration,
         runs: plan.runs,
         load,
+        betterAuth: betterAuths.map(({ alg }) => ({
+          alg,
+          load: results.get(`better-auth ${alg}`) as LoadSummary,
+        })),
       };
     } finally {
-      await tessera.stop();
+      await Promise.all([tessera.stop(), ...betterAuthServers.map((server) => server.stop())]);
     }
   },
   render(result) {
@@ -101,8 +138,23 @@ export const refreshCase = defineCase<RefreshResult>({
             result.load.p99Runs.map(ms).join(', '),
             String(result.load.failures),
           ],
+          ...(result.betterAuth ?? []).map(({ alg, load }) => [
+            `Better Auth \`GET /api/auth/token\`, ${alg} (SQLite)`,
+            count(load.requestsPerSecond.median),
+            spread(load.requestsPerSecond),
+            ms(load.p50),
+            ms(load.p99),
+            load.p99Runs.map(ms).join(', '),
+            String(load.failures),
+          ]),
         ],
       ),
+      ...(result.betterAuth
+        ? [
+            '',
+            "Better Auth has no refresh token: its JWT plugin's `GET /api/auth/token` issues a fresh JWT for the session of the presented bearer token (one session, the same token on every request), reading the session, user and signing key from SQLite, decrypting the stored private key (XChaCha20-Poly1305, @noble/ciphers) and importing it on each call, but writing nothing. Tessera's rotation consumes the presented token and stores its successor in a write transaction. Not the same work: the rows put the two issuance paths side by side in one run.",
+          ]
+        : []),
       '',
       'PostgreSQL: not measured yet (the case takes `TESSERA_DATABASE_URL`; a dedicated database is needed so the run does not share tables with the test suites).',
     ].join('\n');
