@@ -167,6 +167,7 @@ export class TesseraClient {
    */
   async logout(): Promise<void> {
     const tokens = await this.#refresher.current();
+    this.#refresher.abandonRefreshes();
     try {
       if (tokens !== null || this.#cookie) {
         const body =

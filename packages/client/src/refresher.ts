@@ -158,6 +158,15 @@ export class Refresher {
     if (this.#idle && this.#inflight === null) void this.#due(now);
   }
 
+  /**
+   * A logout has begun: a refresh still in flight must not store its answer, even if the server
+   * answers it before it has handled the logout — those tokens belong to a session being ended.
+   */
+  abandonRefreshes(): void {
+    this.#cancelTimer();
+    this.#generation += 1;
+  }
+
   /** Ends the session: no timer, no tokens, one `end` event, and the other tabs told. */
   async end(reason: EndReason, announce = true): Promise<void> {
     this.#cancelTimer();
