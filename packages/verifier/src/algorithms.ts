@@ -1,19 +1,20 @@
-import { createHmac, timingSafeEqual, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import { createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { p1363ToDer } from './jws/ecdsa-der.ts';
 
 /** The signing algorithms Tessera issues tokens with (SPEC §2). */
 export type AlgorithmName = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
 
 /**
  * A verification key bound to exactly one algorithm (RFC 8725 §3.1), with whatever `node:crypto`
- * needs built once: the key is passed to `crypto.verify` bare, or for ES256 in an options object
- * made here, never per call.
+ * needs built once: the key is passed to `crypto.verify` bare, never in an options object (which
+ * costs per call), so ES256 signatures are converted to DER first (`p1363ToDer`).
  */
 export interface PreparedKey {
   readonly alg: AlgorithmName;
-  /** Synchronous: on the calling thread. */
-  verify(data: Buffer, signature: Buffer): boolean;
+  /** Synchronous: on the calling thread. `data` is the ASCII signing input. */
+  verify(data: string, signature: Buffer): boolean;
   /** On libuv's threadpool (the callback form of `crypto.verify`), freeing the event loop. */
-  verifyAsync(data: Buffer, signature: Buffer): Promise<boolean>;
+  verifyAsync(data: string, signature: Buffer): Promise<boolean>;
 }
 
 interface AlgorithmEntry {
@@ -25,33 +26,39 @@ interface AlgorithmEntry {
   prepare(key: KeyObject): PreparedKey;
 }
 
-/** `crypto.verify` never throws for a bad signature here: a malformed one is simply not valid. */
+/**
+ * `crypto.verify` never throws for a bad signature here: a malformed one is simply not valid.
+ * `toNative` turns the JWS signature into what OpenSSL takes, `undefined` when it cannot be one.
+ */
 function asymmetric(
   name: AlgorithmName,
   digest: string | null,
   fits: (key: KeyObject) => boolean,
-  dsaEncoding?: 'ieee-p1363',
+  toNative: (signature: Buffer) => Buffer | undefined = (signature) => signature,
 ): AlgorithmEntry {
   return {
     name,
     symmetric: false,
     fits,
     prepare(key) {
-      // JWS carries ECDSA signatures as raw R‖S (RFC 7518 §3.4), not DER: a DER signature must fail.
-      const keyInput: KeyObject | VerifyKeyObjectInput = dsaEncoding ? { key, dsaEncoding } : key;
       return {
         alg: name,
         verify(data, signature) {
+          const native = toNative(signature);
+          if (!native) return false;
           try {
-            return verify(digest, data, keyInput, signature);
+            return verify(digest, Buffer.from(data, 'latin1'), key, native);
           } catch {
             return false;
           }
         },
         verifyAsync(data, signature) {
+          const native = toNative(signature);
+          if (!native) return Promise.resolve(false);
+          const bytes = Buffer.from(data, 'latin1');
           return new Promise((resolve) => {
             try {
-              verify(digest, data, keyInput, signature, (error, valid) => resolve(!error && valid));
+              verify(digest, bytes, key, native, (error, valid) => resolve(!error && valid));
             } catch {
               resolve(false);
             }
@@ -68,8 +75,8 @@ const hs256: AlgorithmEntry = {
   // RFC 7518 §3.2: the key must be at least as long as the hash (ATTACKS ALG-10).
   fits: (key) => key.type === 'secret' && (key.symmetricKeySize ?? 0) >= 32,
   prepare(key) {
-    const check = (data: Buffer, signature: Buffer): boolean => {
-      const expected = createHmac('sha256', key).update(data).digest();
+    const check = (data: string, signature: Buffer): boolean => {
+      const expected = createHmac('sha256', key).update(data, 'latin1').digest();
       return signature.length === expected.length && timingSafeEqual(signature, expected);
     };
     return { alg: 'HS256', verify: check, verifyAsync: async (data, signature) => check(data, signature) };
@@ -93,7 +100,8 @@ const ALGORITHMS: ReadonlyMap<string, AlgorithmEntry> = new Map<string, Algorith
       'ES256',
       'sha256',
       (key) => key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1',
-      'ieee-p1363',
+      // JWS carries R‖S (RFC 7518 §3.4); a DER signature in the token must fail (ATTACKS ALG-12).
+      p1363ToDer,
     ),
   ],
   ['EdDSA', asymmetric('EdDSA', null, (key) => key.asymmetricKeyType === 'ed25519')],

@@ -43,9 +43,6 @@ export function checkClaims(
   nowMs: number,
 ): AccessTokenClaims {
   const { exp, iat, nbf, sub, jti, sid, role, scope, iss, aud } = payload;
-  const bad = (why: string): never => {
-    throw new InvalidTokenError(undefined, { cause: new MalformedTokenError(why) });
-  };
   // RFC 9068 §2.2 makes these required; generic libraries accept their absence (ATTACKS CLM-02).
   if (!isTime(exp) || !isTime(iat) || !isTime(nbf)) return bad('exp, iat and nbf must be integers');
   if (typeof sub !== 'string' || typeof jti !== 'string' || typeof sid !== 'string')
@@ -67,4 +64,8 @@ export function checkClaims(
   if (iat > now + clockSkew) return bad('issued in the future');
   if (exp <= iat || exp - iat > policy.maxTokenAge) return bad('lifetime longer than the access-token TTL');
   return { iss, sub, aud: policy.audience, exp, iat, nbf, jti, sid, role, scope };
+}
+
+function bad(why: string): never {
+  throw new InvalidTokenError(undefined, { cause: new MalformedTokenError(why) });
 }

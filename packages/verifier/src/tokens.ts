@@ -12,3 +12,4 @@ export {
   type PrecheckedToken,
 } from './jws/precheck.ts';
 export { parseAccessToken, verifySignature, verifySignatureAsync } from './jws/verify-signature.ts';
+export { p1363ToDer } from './jws/ecdsa-der.ts';

@@ -1,6 +1,12 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { parseDuration } from '@tessera/protocol';
-import { isAlgorithmName, prepareKey, type AlgorithmName, type PreparedKey } from './algorithms.ts';
+import {
+  isAlgorithmName,
+  isSymmetric,
+  prepareKey,
+  type AlgorithmName,
+  type PreparedKey,
+} from './algorithms.ts';
 import { checkClaims, type AccessTokenClaims, type ClaimPolicy } from './claims.ts';
 import { parseAccessToken, verifySignature, verifySignatureAsync } from './jws/verify-signature.ts';
 import { JwksCache } from './keys/jwks-cache.ts';
@@ -29,11 +35,11 @@ export interface VerifierOptions {
   maxTokenAge?: Duration;
   /**
    * `threadpool` (default) verifies RS256/ES256/EdDSA signatures with `crypto.verify`'s callback
-   * form on libuv's pool; `sync` on the calling thread. Measured (docs/benchmarks.md, run of
-   * 2026-11-23T08:56Z): one verification at a time, sync is faster (threadpool 0.66–0.83×), but
-   * with 64 in flight the threadpool wins (1.62–1.89×, using 1.8–2 cores) and a Fastify service
-   * served 1.09× the requests. Choose `sync` for one-at-a-time callers or single-core containers.
-   * HS256 always runs on the calling thread.
+   * form on libuv's pool; `sync` on the calling thread. One verification at a time, sync is faster
+   * (the pool only adds a hop); with many in flight the pool runs signature checks on the second
+   * core while this thread parses the next token (docs/benchmarks.md, "Sync or threadpool
+   * verification"). Choose `sync` for one-at-a-time callers or single-core containers. HS256
+   * always runs on the calling thread: an HMAC costs less than the hop.
    */
   signatureVerification?: 'sync' | 'threadpool';
   /** At most one JWKS fetch per this long because of unknown `kid`s; default `30s`. */
@@ -106,7 +112,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       // Only a key miss or a thread-pool verification waits: the common path awaits nothing.
       const found = findKey(parsed.header.kid);
       const key = found instanceof Promise ? await found : found;
-      if (threadpool) await verifySignatureAsync(parsed, key);
+      // An HMAC costs less than the hop to the threadpool and back: always on this thread.
+      if (threadpool && !(key && isSymmetric(key.alg))) await verifySignatureAsync(parsed, key);
       else verifySignature(parsed, key);
       const claims = checkClaims(parsed.payload, policy, now());
       if (feed) {
