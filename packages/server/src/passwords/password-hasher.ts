@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
+import { HashSlots } from './hash-slots.ts';
 import { normalizePassword } from './password-policy.ts';
 
 /** OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1. */
@@ -12,18 +14,26 @@ export const ARGON2_PARAMETERS = {
 
 /**
  * argon2id hashing. The `argon2` binding runs each hash on the libuv thread pool, so a flood of
- * logins never blocks the event loop that serves token-authenticated requests.
+ * logins never blocks the event loop that serves token-authenticated requests; at most one hash
+ * per core runs at a time (`HashSlots`), so the flood cannot crowd the event loop off the CPU.
  */
 export class PasswordHasher {
   #dummy: Promise<string> | undefined;
+  readonly #slots: HashSlots;
+
+  constructor(concurrency = availableParallelism()) {
+    this.#slots = new HashSlots(concurrency);
+  }
 
   async hash(password: string): Promise<string> {
-    return argon2.hash(normalizePassword(password), ARGON2_PARAMETERS);
+    const normalized = normalizePassword(password);
+    return this.#slots.run(() => argon2.hash(normalized, ARGON2_PARAMETERS));
   }
 
   async verify(hash: string, password: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, normalizePassword(password));
+      const normalized = normalizePassword(password);
+      return await this.#slots.run(() => argon2.verify(hash, normalized));
     } catch {
       return false;
     }
