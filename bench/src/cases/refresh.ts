@@ -52,6 +52,19 @@ export function rotatingRefresh(pool: string[]): AutocannonRequest {
   };
 }
 
+/** A table row: what was loaded, then its rate, spread and latencies. */
+function loadRow(label: string, load: LoadSummary): string[] {
+  return [
+    label,
+    count(load.requestsPerSecond.median),
+    spread(load.requestsPerSecond),
+    ms(load.p50),
+    ms(load.p99),
+    load.p99Runs.map(ms).join(', '),
+    String(load.failures),
+  ];
+}
+
 /** One Tessera deployment of the comparison. */
 interface Deployment {
   name: string;
@@ -209,33 +222,11 @@ export const refreshCase = defineCase<RefreshResult>({
       table(
         ['store', 'rotations/s (median)', 'spread', 'p50 ms', 'p99 ms', 'p99 per run', 'failed'],
         [
-          [
-            result.store,
-            count(result.load.requestsPerSecond.median),
-            spread(result.load.requestsPerSecond),
-            ms(result.load.p50),
-            ms(result.load.p99),
-            result.load.p99Runs.map(ms).join(', '),
-            String(result.load.failures),
-          ],
-          ...(result.variants ?? []).map(({ store, load }) => [
-            store,
-            count(load.requestsPerSecond.median),
-            spread(load.requestsPerSecond),
-            ms(load.p50),
-            ms(load.p99),
-            load.p99Runs.map(ms).join(', '),
-            String(load.failures),
-          ]),
-          ...(result.betterAuth ?? []).map(({ alg, load }) => [
-            `Better Auth \`GET /api/auth/token\`, ${alg} (SQLite)`,
-            count(load.requestsPerSecond.median),
-            spread(load.requestsPerSecond),
-            ms(load.p50),
-            ms(load.p99),
-            load.p99Runs.map(ms).join(', '),
-            String(load.failures),
-          ]),
+          loadRow(result.store, result.load),
+          ...(result.variants ?? []).map(({ store, load }) => loadRow(store, load)),
+          ...(result.betterAuth ?? []).map(({ alg, load }) =>
+            loadRow(`Better Auth \`GET /api/auth/token\`, ${alg} (SQLite)`, load),
+          ),
         ],
       ),
       ...(result.betterAuth

@@ -35,11 +35,8 @@ export async function startInstance(
     now: clock.now,
     revocationSyncIntervalMs: options.revocationSyncIntervalMs,
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: await listenOnLoopback(app),
     app,
     store,
     async close() {
@@ -47,6 +44,14 @@ export async function startInstance(
       await store.close();
     },
   };
+}
+
+/** Listens on a free loopback port; the server's base URL. */
+export async function listenOnLoopback(app: TesseraApp): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return `http://127.0.0.1:${address.port}`;
 }
 
 /** Polls until `probe` answers `status`, for at most `ms`; returns the last reply. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp, loadConfig, SqliteStore, type TesseraApp } from '../../src/index.ts';
 import { FakeClock } from './clock.ts';
+import { listenOnLoopback } from './instance.ts';
 
 export interface TestServer {
   url: string;
@@ -39,11 +40,8 @@ export async function startServer(
   // A browser runs on real time; everything else freezes time with the fake clock.
   const app = await buildApp({ config, store, now: options.realClock ? Date.now : clock.now });
   options.beforeListen?.(app);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: await listenOnLoopback(app),
     app,
     store,
     clock,
