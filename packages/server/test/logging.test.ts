@@ -68,7 +68,7 @@ test('no token, password or refresh token reaches a log line, even at debug leve
  */
 async function serveCapturingLogs(format: string): Promise<{
   url: string;
-  stop: () => Promise<{ code: number | null; stdout: string }>;
+  stop: () => Promise<{ code: number | null; stdout: string; stderr: string }>;
 }> {
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
@@ -100,7 +100,7 @@ async function serveCapturingLogs(format: string): Promise<{
     stop: async () => {
       child.kill('SIGTERM');
       const [code] = await exited;
-      return { code, stdout };
+      return { code, stdout, stderr };
     },
   };
 }
@@ -160,8 +160,11 @@ test('TESSERA_LOG_FORMAT=json (the default): one JSON object a line from a real 
   t.after(cleanup);
   const server = await serveCapturingLogs('json');
   const secrets = await sendSecrets(server);
-  const { code, stdout } = await server.stop();
+  const { code, stdout, stderr } = await server.stop();
   assert.equal(code, 0, 'SIGTERM exits 0');
+  // Nothing but log lines: no runtime warning at start (Node's ExperimentalWarning for
+  // stripTypeScriptTypes, used by the demo page, was one) that an operator would take for a fault.
+  assert.equal(stderr, '');
 
   assertNoSecret(stdout, secrets);
   const entries = stdout
