@@ -186,6 +186,9 @@ export class Refresher {
   }
 
   async #refreshAcrossTabs(stale: TokenSet | undefined): Promise<TokenSet | null> {
+    // Taken before the first await: a logout that begins while this refresh waits for storage or
+    // for the cross-tab lock must still make it drop its answer (`abandonRefreshes`).
+    const generation = this.#generation;
     const before = stale ?? (await this.current());
     if (before === null) return null;
     const run = async (): Promise<TokenSet | null> => {
@@ -201,13 +204,13 @@ export class Refresher {
         await this.end('expired');
         return null;
       }
-      return this.#exchange(latest);
+      if (generation !== this.#generation) return null;
+      return this.#exchange(latest, generation);
     };
     return this.#options.tabs ? this.#options.tabs.exclusive(run) : run();
   }
 
-  async #exchange(tokens: TokenSet): Promise<TokenSet | null> {
-    const generation = this.#generation;
+  async #exchange(tokens: TokenSet, generation: number): Promise<TokenSet | null> {
     let next: TokenSet;
     try {
       next = await this.#options.exchange(tokens);
