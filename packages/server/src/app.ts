@@ -97,12 +97,15 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // Only JSON bodies: a text/plain or form "simple request" can't be sent cross-site without a
   // CORS preflight then (ATTACKS WEB-03, AUTH-15).
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     // JSON is UTF-8 (RFC 8259 §8.1); a body declared in another charset would be misread.
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
-      throw new InvalidRequestError('JSON bodies must be UTF-8', { status: 415 });
+    const contentType = request.headers['content-type'];
+    const charset = contentType && /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+    if (charset && charset.toLowerCase() !== 'utf-8') {
+      done(new InvalidRequestError('JSON bodies must be UTF-8', { status: 415 }));
+      return;
     }
+    done();
   });
 
   app.decorate('tessera', services);

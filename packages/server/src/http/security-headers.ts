@@ -39,7 +39,14 @@ export function applyResponseHeaders(reply: FastifyReply, headers: readonly Head
   reply.raw.setHeader(REQUEST_ID_HEADER, reply.request.id);
 }
 
-/** Every routed request's response starts with `headers`; errors raised before routing call `applyResponseHeaders`. */
+/**
+ * Every routed request's response starts with `headers`; errors raised before routing call
+ * `applyResponseHeaders`. A callback hook, not an async one: it runs on every request and has
+ * nothing to wait for, so it should not cost a promise and a microtask each time.
+ */
 export function installResponseHeaders(app: FastifyInstance, headers: readonly Header[]): void {
-  app.addHook('onRequest', async (_request, reply) => applyResponseHeaders(reply, headers));
+  app.addHook('onRequest', (_request, reply, done) => {
+    applyResponseHeaders(reply, headers);
+    done();
+  });
 }
