@@ -61,7 +61,7 @@ export const meCase = defineCase<MeResult>({
   title: 'Protected request: GET /auth/me',
   command: 'npm run bench -- me',
   async run(context) {
-    const plan = loadPlan(context.quick);
+    const plan = loadPlan(context.quick, 50, 5);
     const servers: ServerProcess[] = [];
     try {
       const tessera = await startTessera({ TESSERA_SIGNING_ALG: ALG });
