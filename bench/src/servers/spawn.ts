@@ -12,6 +12,26 @@ function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...inherited, ...env };
 }
 
+/**
+ * Every server started and not yet exited. A benchmark interrupted (Ctrl-C, a crash, a CI timeout)
+ * must not leave them listening: they are killed when this process exits, and SIGINT or SIGTERM
+ * make it exit.
+ */
+const running = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.once('exit', () => {
+    for (const server of running) server.kill('SIGKILL');
+  });
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+}
+
 /** A server running as its own process on loopback. */
 export interface ServerProcess {
   url: string;
@@ -32,6 +52,7 @@ export async function spawnAnnounced(
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  track(child);
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -56,6 +77,7 @@ export async function spawnPolled(
     env: childEnv(env),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  track(child);
   let exited = false;
   child.once('exit', () => (exited = true));
   const deadline = Date.now() + 20_000;
