@@ -70,13 +70,16 @@ export const meCase = defineCase<MeResult>({
       const { accessToken } = await login(tessera.url, 'bench@example.test');
       const jwk = await signingJwk(tessera.url, accessToken);
       const headers = { authorization: `Bearer ${accessToken}` };
-      const targets: Array<{ name: string; url: string; headers: Record<string, string> }> = [
-        { name: 'tessera', url: `${tessera.url}/auth/me`, headers },
-      ];
+      const targets: Array<{
+        name: string;
+        url: string;
+        headers: Record<string, string>;
+        pid: number | undefined;
+      }> = [{ name: 'tessera', url: `${tessera.url}/auth/me`, headers, pid: tessera.pid }];
       for (const peer of PEERS) {
         const server = await startPeer(peer.kind, { url: tessera.url, alg: ALG, jwk });
         servers.push(server);
-        targets.push({ name: peer.kind, url: `${server.url}/auth/me`, headers });
+        targets.push({ name: peer.kind, url: `${server.url}/auth/me`, headers, pid: server.pid });
       }
       // Better Auth checks its own session token, not Tessera's JWT: its per-request check.
       const betterAuth = await startBetterAuth();
@@ -84,6 +87,7 @@ export const meCase = defineCase<MeResult>({
       await betterAuthSignUp(betterAuth.api, 'bench@example.test', PASSWORD);
       const session = await betterAuthSignIn(betterAuth.api, 'bench@example.test', PASSWORD);
       targets.push({
+        pid: betterAuth.pid,
         name: 'better-auth',
         url: `${betterAuth.api}/get-session`,
         headers: { authorization: `Bearer ${session}` },
@@ -103,6 +107,7 @@ export const meCase = defineCase<MeResult>({
       const results = await compareLoads(
         targets.map((target) => ({
           name: target.name,
+          pid: target.pid,
           options: (duration: number) => ({
             url: target.url,
             connections: plan.connections,
@@ -139,7 +144,7 @@ export const meCase = defineCase<MeResult>({
   },
   render(result) {
     return [
-      `${result.alg} tokens issued by Tessera; every server in its own process, autocannon in the benchmark process, all on 127.0.0.1. ${result.connections} connections, warm-up, then ${result.runs} interleaved runs of ${result.duration} s; medians.`,
+      `${result.alg} tokens issued by Tessera; every server in its own process, autocannon in the benchmark process, all on 127.0.0.1. ${result.connections} connections, warm-up, then ${result.runs} interleaved runs of ${result.duration} s; medians. Server CPU is the server process's user + system time (every thread, the threadpool's signature checks included) per answered request, from /proc: what a request costs that server whatever share of the two cores the load generator took.`,
       '',
       table(
         [
@@ -148,6 +153,7 @@ export const meCase = defineCase<MeResult>({
           'spread',
           '× raw-verify route',
           '× bare route',
+          'server CPU µs/req',
           'p50 ms',
           'p99 ms',
           'failed',
@@ -159,6 +165,7 @@ export const meCase = defineCase<MeResult>({
           spread(row.load.requestsPerSecond),
           times(row.toRawRoute),
           times(row.toBare),
+          row.load.serverCpuPerRequest === undefined ? '—' : row.load.serverCpuPerRequest.toFixed(0),
           ms(row.load.p50),
           ms(row.load.p99),
           String(row.load.failures),

@@ -87,6 +87,7 @@ function loadRow(label: string, load: LoadSummary): string[] {
     ms(load.p50),
     ms(load.p99),
     load.p99Runs.map(ms).join(', '),
+    load.serverCpuPerRequest === undefined ? '—' : load.serverCpuPerRequest.toFixed(0),
     String(load.failures),
   ];
 }
@@ -199,6 +200,7 @@ export const refreshCase = defineCase<RefreshResult>({
         [
           ...servers.map(({ deployment, tessera, pool }) => ({
             name: deployment.name,
+            pid: tessera.pid,
             before: () => topUp(tessera.url, pool, sessions),
             options: (duration: number) => ({
               url: tessera.url,
@@ -209,6 +211,7 @@ export const refreshCase = defineCase<RefreshResult>({
           })),
           ...betterAuths.map(({ alg, server, session }) => ({
             name: `better-auth ${alg}`,
+            pid: server.pid,
             options: (duration: number) => ({
               url: `${server.api}/token`,
               connections: plan.connections,
@@ -251,7 +254,16 @@ export const refreshCase = defineCase<RefreshResult>({
       `\`POST /auth/refresh\`, each request with a refresh token never presented before (${result.sessions} sessions rotating), ${result.connections} connections, warm-up, then ${result.runs} runs of ${result.duration} s; medians. Every rotation is one write transaction.`,
       '',
       table(
-        ['store', 'rotations/s (median)', 'spread', 'p50 ms', 'p99 ms', 'p99 per run', 'failed'],
+        [
+          'store',
+          'rotations/s (median)',
+          'spread',
+          'p50 ms',
+          'p99 ms',
+          'p99 per run',
+          'server CPU µs/request',
+          'failed',
+        ],
         [
           loadRow(result.store, result.load),
           ...(result.variants ?? []).map(({ store, load }) => loadRow(store, load)),
@@ -268,7 +280,7 @@ export const refreshCase = defineCase<RefreshResult>({
         : []),
       '',
       result.variants?.some(({ store }) => store.startsWith('PostgreSQL'))
-        ? 'PostgreSQL + Redis: a fresh schema in `BENCH_POSTGRES_URL` and a fresh key prefix in `BENCH_REDIS_URL` (both on this machine, loopback), dropped after the run. Every rotation there is two Lua scripts (read, then compare-and-set) and no SQL.'
+        ? 'PostgreSQL + Redis: a fresh schema in `BENCH_POSTGRES_URL` and a fresh key prefix in `BENCH_REDIS_URL` (both on this machine, loopback), dropped after the run. Every rotation there is two Lua scripts (read, then compare-and-set) and no SQL; its server CPU is the tessera process alone, not PostgreSQL or Redis.'
         : 'PostgreSQL + Redis: not measured in this run (set `BENCH_POSTGRES_URL` and `BENCH_REDIS_URL`).',
       ...signingCost(result),
       ...refreshTargets(result),

@@ -1,5 +1,6 @@
 import autocannon, { type AutocannonOptions } from 'autocannon';
 import { median, summarize, type Summary } from '../stats.ts';
+import { cpuMicros } from './cpu.ts';
 
 /** One autocannon run, reduced. Latencies in milliseconds. */
 export interface LoadSample {
@@ -8,6 +9,10 @@ export interface LoadSample {
   p99: number;
   /** Requests that did not answer 2xx, plus errors and timeouts: a fast wrong answer is no answer. */
   failures: number;
+  /** 2xx answers in the run. */
+  answered: number;
+  /** The server process's CPU time per 2xx answer (µs), when its pid was given. */
+  serverCpuPerRequest?: number | undefined;
 }
 
 /** Runs autocannon (in this process; the server is another) and keeps what the tables need. */
@@ -18,6 +23,7 @@ export async function load(options: AutocannonOptions): Promise<LoadSample> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     failures: result.non2xx + result.errors + result.timeouts,
+    answered: result['2xx'],
   };
 }
 
@@ -28,6 +34,8 @@ export interface LoadSummary {
   p99: number;
   p99Runs: number[];
   failures: number;
+  /** Median over the runs of the server's CPU time per answer (µs), when measured. */
+  serverCpuPerRequest?: number | undefined;
 }
 
 export function summarizeLoad(samples: readonly LoadSample[]): LoadSummary {
@@ -37,6 +45,9 @@ export function summarizeLoad(samples: readonly LoadSample[]): LoadSummary {
     p99: median(samples.map((s) => s.p99)),
     p99Runs: samples.map((s) => s.p99),
     failures: samples.reduce((sum, s) => sum + s.failures, 0),
+    serverCpuPerRequest: samples.every((s) => s.serverCpuPerRequest !== undefined)
+      ? median(samples.map((s) => s.serverCpuPerRequest as number))
+      : undefined,
   };
 }
 
@@ -66,6 +77,8 @@ export async function compareLoads(
     options: (seconds: number) => AutocannonOptions;
     /** Runs before each load of this target, untimed (e.g. to replenish single-use tokens). */
     before?: () => Promise<void>;
+    /** The server's process, to charge it its CPU time per request. */
+    pid?: number | undefined;
   }>,
   plan: LoadPlan,
   log: (line: string) => void,
@@ -78,7 +91,12 @@ export async function compareLoads(
   for (let run = 0; run < plan.runs; run += 1) {
     for (const target of targets) {
       await target.before?.();
+      const cpuBefore = target.pid === undefined ? undefined : cpuMicros(target.pid);
       const sample = await load(target.options(plan.duration));
+      const cpuAfter = target.pid === undefined ? undefined : cpuMicros(target.pid);
+      if (cpuBefore !== undefined && cpuAfter !== undefined && sample.answered > 0) {
+        sample.serverCpuPerRequest = (cpuAfter - cpuBefore) / sample.answered;
+      }
       log(
         `  run ${run + 1} ${target.name}: ${Math.round(sample.requestsPerSecond)} req/s, p99 ${sample.p99} ms`,
       );
