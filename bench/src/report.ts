@@ -3,6 +3,7 @@ import { renderHeadlineChart } from './chart.ts';
 import type { MeResult } from './cases/me.ts';
 import type { VerifyResult } from './cases/verify.ts';
 import { renderDecisions } from './decisions.ts';
+import { renderTargets } from './targets.ts';
 import { table } from './format.ts';
 import type { CaseRecord, RunRecord } from './results.ts';
 
@@ -60,6 +61,16 @@ export function renderPage(
     'measuring. `--quick` runs only prove the harness works (CI): they are stored as `*-quick.json`',
     'and never reach this page.',
     '',
+    "## Issue 6's targets",
+    '',
+    renderTargets({
+      verify: resultOf(latest, 'verify'),
+      me: resultOf(latest, 'me'),
+      refresh: resultOf(latest, 'refresh'),
+      login: resultOf(latest, 'login'),
+      revocation: resultOf(latest, 'revocation'),
+    }),
+    '',
     ...(renderChart(latest) === undefined
       ? []
       : [
@@ -93,4 +104,12 @@ export function renderPage(
     ),
     '',
   ].join('\n');
+}
+
+/** The latest stored result of case `name`, typed by the caller. */
+function resultOf<T>(
+  latest: ReadonlyMap<string, { run: RunRecord; record: CaseRecord }>,
+  name: string,
+): T | undefined {
+  return latest.get(name)?.record.result as T | undefined;
 }
