@@ -3,10 +3,11 @@
  *
  * argon2 runs on the libuv thread pool (4 threads by default). On a machine with fewer cores than
  * that, a login flood keeps all four busy and the event loop, which serves every token-authenticated
- * request, gets a fifth or less of the CPU. Capping hashes at the number of cores keeps the login
- * rate (the cores are saturated either way) and leaves the scheduler a fair share for the event loop
- * and for the rest of the pool (threadpool signature checks, file I/O). Measured in
- * `npm run bench -- login` (docs/benchmarks.md, "Login and the event loop").
+ * request, gets a fifth or less of the CPU. Capping hashes near the number of cores (the server uses
+ * cores + 1, see `PasswordHasher`) keeps the login rate (the cores are saturated either way) and
+ * leaves the scheduler a fair share for the event loop and for the rest of the pool (threadpool
+ * signature checks, file I/O). Measured in `npm run bench -- login` (docs/benchmarks.md, "Login
+ * and the event loop").
  */
 export class HashSlots {
   readonly #size: number;

@@ -15,13 +15,20 @@ export const ARGON2_PARAMETERS = {
 /**
  * argon2id hashing. The `argon2` binding runs each hash on the libuv thread pool, so a flood of
  * logins never blocks the event loop that serves token-authenticated requests; at most one hash
- * per core runs at a time (`HashSlots`), so the flood cannot crowd the event loop off the CPU.
+ * per core, plus one, runs at a time (`HashSlots`), so the flood cannot crowd the event loop off
+ * the CPU.
+ *
+ * The one extra: a slot is handed on by the event loop, which may be busy when a hash ends (a
+ * SQLite commit waits for its fsync there); with exactly one hash per core, that core idled until
+ * the loop came back. `npm run bench -- login` on 2026-12-02 (two cores): with two slots, logins ran at 0.88× the
+ * raw argon2id rate; with three, at 0.91× and 0.95× in two runs, `/auth/me` p99 under the flood
+ * still within 2× of its p99 without it (docs/benchmarks.md, "Login and the event loop").
  */
 export class PasswordHasher {
   #dummy: Promise<string> | undefined;
   readonly #slots: HashSlots;
 
-  constructor(concurrency = availableParallelism()) {
+  constructor(concurrency = availableParallelism() + 1) {
     this.#slots = new HashSlots(concurrency);
   }
 
