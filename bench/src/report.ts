@@ -83,6 +83,7 @@ export function renderPage(
     renderDecisions(
       latest.get('verify')?.record.result as VerifyResult | undefined,
       latest.get('me')?.record.result as MeResult | undefined,
+      resultOf(latest, 'refresh'),
     ),
     '',
     '## Machines',
