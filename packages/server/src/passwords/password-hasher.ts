@@ -20,9 +20,10 @@ export const ARGON2_PARAMETERS = {
  *
  * The one extra: a slot is handed on by the event loop, which may be busy when a hash ends (a
  * SQLite commit waits for its fsync there); with exactly one hash per core, that core idled until
- * the loop came back. `npm run bench -- login` on 2026-12-02 (two cores): with two slots, logins ran at 0.88× the
- * raw argon2id rate; with three, at 0.91× and 0.95× in two runs, `/auth/me` p99 under the flood
- * still within 2× of its p99 without it (docs/benchmarks.md, "Login and the event loop").
+ * the loop came back. `npm run bench -- login` on 2026-12-02 (two cores): with two slots, logins
+ * ran at 0.88× the raw argon2id rate; with three, at 0.91× and 0.95× in two runs, `/auth/me` p99
+ * under the flood still within 2× of its p99 without it (docs/design.md, "Login: 0.9× the raw
+ * argon2id rate").
  */
 export class PasswordHasher {
   #dummy: Promise<string> | undefined;
