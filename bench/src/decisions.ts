@@ -3,6 +3,7 @@ import type { RefreshResult } from './cases/refresh.ts';
 import type { VerifyResult } from './cases/verify.ts';
 import { count, times } from './format.ts';
 import { ratio } from './stats.ts';
+import { refreshDeployments } from './targets.ts';
 
 /**
  * The design decisions the numbers inform (issue 6 asks for them with their figures). The prose
@@ -59,9 +60,7 @@ function renderDefaultAlgorithm(verify: VerifyResult, refresh: RefreshResult | u
     verify.serial.find((row) => row.alg === alg && row.name === 'tessera verifier (sync)')?.opsPerSecond
       .median;
   const rotations = (store: string): number | undefined =>
-    [refresh && { store: refresh.store, load: refresh.load }, ...(refresh?.variants ?? [])].find(
-      (entry) => entry?.store === store,
-    )?.load.requestsPerSecond.median;
+    refreshDeployments(refresh).find((entry) => entry.store === store)?.load.requestsPerSecond.median;
   const rs = verifyRate('RS256');
   const es = verifyRate('ES256');
   const ed = verifyRate('EdDSA');

@@ -80,11 +80,7 @@ export function renderPage(
     ...sections,
     '## Decisions taken from these numbers',
     '',
-    renderDecisions(
-      latest.get('verify')?.record.result as VerifyResult | undefined,
-      latest.get('me')?.record.result as MeResult | undefined,
-      resultOf(latest, 'refresh'),
-    ),
+    renderDecisions(resultOf(latest, 'verify'), resultOf(latest, 'me'), resultOf(latest, 'refresh')),
     '',
     '## Machines',
     '',

@@ -3,6 +3,7 @@ import { count, ms, spread, table, times } from '../format.ts';
 import { compareLoads, loadPlan, type LoadSummary } from '../load/load.ts';
 import { ratio } from '../stats.ts';
 import type { PeerKind } from '../servers/peer.ts';
+import { fasterRawRoute, meTargets, targetList } from '../targets.ts';
 import {
   betterAuthSignIn,
   betterAuthSignUp,
@@ -20,9 +21,6 @@ interface Row {
   toRawRoute: number | undefined;
   toBare: number | undefined;
 }
-
-/** The raw-verify routes; the faster one in the run is the limit for a verified request. */
-const RAW_ROUTES = ['fastify-raw', 'fastify-raw-threadpool'];
 
 export interface MeResult {
   alg: string;
@@ -118,9 +116,7 @@ export const meCase = defineCase<MeResult>({
         plan,
         context.log,
       );
-      const rawRoute = Math.max(
-        ...RAW_ROUTES.map((name) => results.get(name)?.requestsPerSecond.median ?? 0),
-      );
+      const rawRoute = fasterRawRoute((name) => results.get(name)?.requestsPerSecond.median)?.rate;
       const bare = results.get('fastify-bare')?.requestsPerSecond.median;
       const rows = targets.map((target): Row => {
         const summary = results.get(target.name) as LoadSummary;
@@ -133,7 +129,7 @@ export const meCase = defineCase<MeResult>({
                 ? BETTER_AUTH_WHAT
                 : (PEERS.find((p) => p.kind === target.name)?.what ?? ''),
           load: summary,
-          toRawRoute: ratio(summary.requestsPerSecond.median, rawRoute || undefined),
+          toRawRoute: ratio(summary.requestsPerSecond.median, rawRoute),
           toBare: ratio(summary.requestsPerSecond.median, bare),
         };
       });
@@ -172,34 +168,19 @@ export const meCase = defineCase<MeResult>({
           row.what,
         ]),
       ),
-      ...targets(result.rows),
+      ...targets(result),
     ].join('\n');
   },
 });
 
-/** Issue 6's targets for this case, each with its measured ratio and whether it is met. */
-function targets(rows: readonly Row[]): string[] {
-  const rate = (name: string) => rows.find((row) => row.name === name)?.load.requestsPerSecond.median;
-  const tessera = rate('tessera');
-  if (tessera === undefined) return [];
-  const rawRoutes = RAW_ROUTES.map((name) => ({ name, rate: rate(name) ?? 0 }));
-  const limit = rawRoutes.reduce((best, route) => (route.rate > best.rate ? route : best));
-  const lines = [
-    target(`the faster raw-verify route (here \`${limit.name}\`)`, ratio(tessera, limit.rate), 0.85),
-    target('Fastify + `jose`', ratio(tessera, rate('fastify-jose')), 1.0),
-    target("Better Auth's `get-session`", ratio(tessera, rate('better-auth')), 10),
-  ];
+/** Issue 6's targets for this case (bench/src/targets.ts), and what Better Auth's check does. */
+function targets(result: MeResult): string[] {
   return [
     '',
     "Issue 6's targets for Tessera's `GET /auth/me`:",
     '',
-    ...lines,
+    ...targetList(meTargets(result)),
     '',
     "Better Auth checks its own opaque session token (the `bearer` plugin's signed session cookie), with a database read per request; Tessera verifies a JWT and also reads the profile.",
   ];
-}
-
-function target(peer: string, factor: number | undefined, goal: number): string {
-  const verdict = factor === undefined ? 'not measured' : factor >= goal ? 'met' : 'not met';
-  return `- ≥ ${goal.toFixed(2)}× ${peer}: measured ${times(factor)} — ${verdict}.`;
 }

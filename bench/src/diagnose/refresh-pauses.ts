@@ -8,9 +8,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rotatingRefresh } from '../cases/refresh.ts';
+import { rotatingRefresh, topUp } from '../cases/refresh.ts';
 import { load } from '../load/load.ts';
-import { login, signup, startTessera } from '../servers/tessera.ts';
+import { signup, startTessera } from '../servers/tessera.ts';
 
 const alg = process.argv[2] ?? 'ES256';
 const seconds = Number(process.argv[3] ?? 8);
@@ -25,21 +25,16 @@ const tessera = await startTessera({
 try {
   await signup(tessera.url, 'bench@example.test');
   const pool: string[] = [];
-  const topUp = async () => {
-    const logins = await Promise.all(
-      Array.from({ length: Math.max(0, 100 - pool.length) }, () => login(tessera.url, 'bench@example.test')),
-    );
-    pool.push(...logins.map((tokens) => tokens.refreshToken));
-  };
+  const topUpPool = () => topUp(tessera.url, pool, 100);
   const options = (duration: number) => ({
     url: tessera.url,
     connections: 50,
     duration,
     requests: [rotatingRefresh(pool)],
   });
-  await topUp();
+  await topUpPool();
   await load(options(3));
-  await topUp();
+  await topUpPool();
   if (tessera.pid !== undefined) process.kill(tessera.pid, 'SIGUSR2');
   const sample = await load(options(seconds));
   await tessera.stop();
