@@ -73,6 +73,8 @@ async function serveCapturingLogs(format: string): Promise<{
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
       PATH: process.env['PATH'],
+      // In the repository the packages resolve to their sources through this export condition.
+      ...(process.env['NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['NODE_OPTIONS'] } : {}),
       NO_COLOR: '1',
       TESSERA_DATABASE_URL: tempDatabaseUrl('tessera-log-'),
       TESSERA_HOST: '127.0.0.1',
