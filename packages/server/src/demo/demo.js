@@ -1,7 +1,7 @@
 // The demo page: the client SDK in cookie mode, and nothing else. Plain JavaScript so the page
-// runs from a clean clone with no build step; the SDK itself is served from its TypeScript
-// sources by the server (types stripped).
-import { createClient } from '/sdk/index.ts';
+// runs from a clean clone with no build step; the server maps `@tessera/client` to the SDK it
+// runs with (its dist/ when installed, its sources with types stripped in the repository).
+import { createClient } from '@tessera/client';
 
 // Activity is the person's input, not the page's own polling: an unattended tab lets its access
 // token lapse after five minutes, and the next click or key press refreshes it first.

@@ -1,19 +1,23 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
+import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '@tessera/protocol';
 
 /**
- * The demo page at `/` (issue 3): plain HTML, CSS and the client SDK's own TypeScript sources,
- * served as JavaScript by Node's type stripper, so a clean clone needs no build step. Every file
+ * The demo page at `/` (issue 3): plain HTML, CSS and the client SDK itself. Installed, the SDK is
+ * its published dist/ JavaScript; in the repository (the `@tessera/source` condition) it is the
+ * TypeScript sources, served as JavaScript by Node's type stripper, so a clean clone needs no
+ * build step. Every file
  * is read once at start from a fixed folder; a request can only name a file in that list, never a
  * path (no traversal), and the page runs under a CSP that allows nothing from elsewhere.
  */
 const DEMO_DIR = new URL('../../demo/', import.meta.url);
-// The SDK and the error codes it shares with the server, from the monorepo's own packages.
-const SDK_DIR = new URL('../../../../client/src/', import.meta.url);
-const PROTOCOL_DIR = new URL('../../../../protocol/src/', import.meta.url);
+// The SDK and the error codes it shares with the server, found the way Node finds the packages
+// (issue 12): the folder of each package's entry module, whichever build that is.
+const SDK_ENTRY = new URL(import.meta.resolve('@tessera/client'));
+const PROTOCOL_ENTRY = new URL(import.meta.resolve('@tessera/protocol'));
 
 interface Asset {
   body: string;
@@ -66,10 +70,15 @@ export function demoRoutes(app: FastifyInstance): void {
   const demo = loadFolder(DEMO_DIR);
   const folders = new Map([
     ['demo', demo],
-    ['sdk', loadFolder(SDK_DIR)],
-    ['protocol', loadFolder(PROTOCOL_DIR)],
+    ['sdk', loadFolder(new URL('./', SDK_ENTRY))],
+    ['protocol', loadFolder(new URL('./', PROTOCOL_ENTRY))],
   ]);
-  const importMap = JSON.stringify({ imports: { '@tessera/protocol': '/protocol/index.ts' } });
+  const importMap = JSON.stringify({
+    imports: {
+      '@tessera/client': `/sdk/${basename(SDK_ENTRY.pathname)}`,
+      '@tessera/protocol': `/protocol/${basename(PROTOCOL_ENTRY.pathname)}`,
+    },
+  });
   const page = demo
     .get('index.html')
     ?.body.replace('<!--IMPORT_MAP-->', `<script type="importmap">${importMap}</script>`);
