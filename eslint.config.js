@@ -10,6 +10,8 @@ export default tseslint.config(
       '.tmp/',
       'test-artifacts/',
       '**/*.js',
+      '**/*.cjs',
+      '**/*.mjs',
       '!eslint.config.js',
     ],
   },

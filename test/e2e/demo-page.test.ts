@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { startServer, uniqueEmail, type TestServer } from '../../packages/server/test/helpers/test-server.ts';
 
 /**
@@ -9,7 +10,6 @@ import { startServer, uniqueEmail, type TestServer } from '../../packages/server
  * whole cookie-mode lifecycle as a person sees it, with a short access lifetime so automatic
  * refreshes happen within the test.
  */
-const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium';
 // On a laptop without Chromium the suite is skipped with one line saying so; in CI it must run.
 const missing = !existsSync(CHROMIUM);
 if (missing && process.env['CI'])
@@ -36,17 +36,7 @@ describe('demo page in Chromium', { skip: missing }, () => {
       },
     );
     // The page must be same-origin with the issuer's host name: use localhost, a secure context.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
