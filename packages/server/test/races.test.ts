@@ -6,6 +6,7 @@ import type { SessionRecord } from '../src/stores/store.ts';
 import { assertRefused } from './helpers/assertions.ts';
 import {
   call,
+  decodePayload,
   login,
   PASSWORD,
   signupAndLogin,
@@ -101,8 +102,32 @@ describe('races between credential checks and credential changes', () => {
       userAgent: null,
       ip: null,
     };
-    assert.equal(await store.createSession(session, null, user.passwordHash), false);
+    assert.equal(await store.createSession(session, null, user), false);
     assert.equal(await store.getSession(session.id), null, 'nothing half-written');
+  });
+
+  test('a login racing a demotion gets a token with the role the user has now (issue 12 §4)', async () => {
+    const store = server.store;
+    const [demoted, other] = [await signupAndLogin(server), await signupAndLogin(server)];
+    for (const { userId } of [demoted, other])
+      await store.updateUser(userId, { role: 'admin' }, server.clock.now());
+    // The login reads the account (an admin), then an admin demotes it while the password hashes.
+    const getUserByEmail = store.getUserByEmail.bind(store);
+    store.getUserByEmail = async (email) => {
+      const read = await getUserByEmail(email);
+      store.getUserByEmail = getUserByEmail;
+      const change = await store.updateUser(demoted.userId, { role: 'user' }, server.clock.now());
+      assert.equal(change.kind, 'updated');
+      return read;
+    };
+    try {
+      assert.equal((await store.getUserById(demoted.userId))?.role, 'admin');
+      const raced = await login(server, demoted.email);
+      assert.equal(decodePayload(raced.accessToken)['role'], 'user', 'the token carries the new role');
+      assert.equal((await call(server, 'GET', '/admin/users', { token: raced.accessToken })).status, 403);
+    } finally {
+      store.getUserByEmail = getUserByEmail;
+    }
   });
 
   test('failed logins by a stranger do not stop the owner changing the password', async () => {

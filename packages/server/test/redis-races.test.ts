@@ -80,7 +80,7 @@ if (redisUrl !== undefined) {
       const { store, sql, user, session, login, loginToken } = await setup();
       try {
         const held = sql.arm('getUserById');
-        const creating = store.createSession(login, loginToken, user.passwordHash);
+        const creating = store.createSession(login, loginToken, user);
         await held.reached; // the login saw the old hash in SQL
         const change = await store.changePassword(
           { userId: user.id, currentHash: user.passwordHash, newHash: 'new-hash', keepSessionId: session.id },
@@ -100,7 +100,7 @@ if (redisUrl !== undefined) {
       const { store, sql, user, session, login, loginToken } = await setup();
       try {
         const loginHeld = sql.arm('getUserById');
-        const creating = store.createSession(login, loginToken, user.passwordHash);
+        const creating = store.createSession(login, loginToken, user);
         await loginHeld.reached; // the login saw the old hash
         const changeHeld = sql.arm('replacePasswordHash');
         const changing: Promise<PasswordChangeOutcome> = store.changePassword(
@@ -133,7 +133,7 @@ if (redisUrl !== undefined) {
       const { store, sql, user, login, loginToken } = await setup();
       try {
         const held = sql.arm('getUserById');
-        const creating = store.createSession(login, loginToken, user.passwordHash);
+        const creating = store.createSession(login, loginToken, user);
         await held.reached;
         const disabled = await store.updateUser(user.id, { disabled: true }, T0 + 2 * MINUTE);
         assert.equal(disabled.kind, 'updated');
@@ -150,7 +150,7 @@ if (redisUrl !== undefined) {
       const { store, sql, user, session, login, loginToken } = await setup();
       try {
         const loginHeld = sql.arm('getUserById');
-        const creating = store.createSession(login, loginToken, user.passwordHash);
+        const creating = store.createSession(login, loginToken, user);
         await loginHeld.reached;
         const disableHeld = sql.arm('updateUser');
         const disabling: Promise<UserChangeOutcome> = store.updateUser(

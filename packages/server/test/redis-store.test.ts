@@ -213,7 +213,7 @@ if (redisUrl !== undefined) {
       try {
         const { user, session } = await seedSession(store);
         const clash = sessionRecord(user.id, { id: session.id, expiresAt: T0 + DAY });
-        await assert.rejects(store.createSession(clash, tokenRecord(clash), user.passwordHash));
+        await assert.rejects(store.createSession(clash, tokenRecord(clash), user));
         assert.deepEqual(await store.getSession(session.id), session);
         assert.deepEqual(await store.listActiveSessions(user.id, T0), [session]);
       } finally {

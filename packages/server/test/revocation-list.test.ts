@@ -54,7 +54,7 @@ test("the store's revocation log forgets entries once their tokens have expired"
         await store.createSession(
           { ...session, accessExpiresAt, revokedAt: null, revokeReason: null, userAgent: null, ip: null },
           null,
-          'h',
+          { passwordHash: 'h', role: 'user' },
         ),
       );
     }

@@ -17,6 +17,7 @@ import {
   sealSuccessor,
 } from '../tokens/refresh-token.ts';
 import type {
+  RefreshTokenRecord,
   RevokeReason,
   RevokedSession,
   RotationDecision,
@@ -26,6 +27,9 @@ import type {
 } from '../stores/store.ts';
 import type { RevocationList } from './revocation-list.ts';
 import { decideRotation, type RotationPolicy } from './rotation-policy.ts';
+
+/** Role changes racing one login: each retry follows one; a user flipped faster than this is refused. */
+const ROLE_RACE_ATTEMPTS = 3;
 
 export interface SessionSettings {
   /** Seconds a refresh token lives unused; renewed on each refresh (the policy has it too). */
@@ -121,8 +125,7 @@ export class Sessions {
       ip: client.ip,
     };
     const refreshToken = remember ? newRefreshToken() : null;
-    const created = await this.#store.createSession(
-      session,
+    const token: RefreshTokenRecord | null =
       refreshToken && refreshExpiresAt
         ? {
             hash: hashRefreshToken(refreshToken),
@@ -134,13 +137,34 @@ export class Sessions {
             successorHash: null,
             successorSealed: null,
           }
-        : null,
-      user.passwordHash,
+        : null;
+    const verified = await this.#createSession(session, token, user);
+    const access = await this.#tokens.issue(
+      { userId: user.id, role: verified.role, sessionId: session.id },
+      now,
     );
-    // The password changed (or the account was disabled) while this login was hashing.
-    if (!created) throw new InvalidCredentialsError();
-    const access = await this.#tokens.issue({ userId: user.id, role: user.role, sessionId: session.id }, now);
     return { access, refreshToken, refreshExpiresAt, user };
+  }
+
+  /**
+   * The store creates the session only while the hash and role login read are still current. When
+   * only the role moved (an admin promoted or demoted the user while the password was hashing),
+   * the login is still good: it retries with the role the store holds now, so the token never
+   * carries a role the user no longer has. A changed password or a disabled account refuses it.
+   */
+  async #createSession(
+    session: SessionRecord,
+    token: RefreshTokenRecord | null,
+    user: UserRecord,
+  ): Promise<UserRecord> {
+    let verified = user;
+    for (let attempt = 0; attempt < ROLE_RACE_ATTEMPTS; attempt += 1) {
+      if (await this.#store.createSession(session, token, verified)) return verified;
+      const current = await this.#store.getUserById(user.id);
+      if (!current || current.passwordHash !== user.passwordHash || current.disabledAt !== null) break;
+      verified = current;
+    }
+    throw new InvalidCredentialsError();
   }
 
   /**

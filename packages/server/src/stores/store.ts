@@ -22,13 +22,14 @@ export interface Store extends AdminStore {
 
   /**
    * Creates a session with its first refresh token (`null` when "keep me logged in" is off), only
-   * while the user's password hash is still the one login verified and the user is enabled, so a
-   * login racing a password change can never leave a session behind. `false` when it was not.
+   * while the user's password hash and role are still the ones login read and the user is enabled,
+   * so a login racing a password change, a disable or a role change can never leave a session (and
+   * an access token with the old role) behind. `false` when it was not.
    */
   createSession(
     session: SessionRecord,
     token: RefreshTokenRecord | null,
-    verifiedHash: string,
+    verified: VerifiedLogin,
   ): Promise<boolean>;
   getSession(id: string): Promise<SessionRecord | null>;
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
@@ -169,6 +170,9 @@ export type PasswordChangeOutcome =
   | { kind: 'changed'; revoked: RevokedSession[] }
   /** The password changed since it was verified, or the session doing it was revoked. */
   | { kind: 'stale' };
+
+/** What a login read of the user and mints its token from: `createSession` re-checks both. */
+export type VerifiedLogin = Pick<UserRecord, 'passwordHash' | 'role'>;
 
 export interface UserRecord {
   id: string;

@@ -111,11 +111,7 @@ export function adminContract(store: () => Store): void {
       // Disabled twice keeps the first time; a disabled user cannot log in.
       const again = await store().updateUser(a.user.id, { disabled: true }, now + MINUTE);
       assert.equal(again.kind === 'updated' && again.user.disabledAt, now);
-      const refused = await store().createSession(
-        { ...a.session, id: 'after-disable' },
-        null,
-        a.user.passwordHash,
-      );
+      const refused = await store().createSession({ ...a.session, id: 'after-disable' }, null, a.user);
       assert.equal(refused, false);
 
       const enabled = await store().updateUser(a.user.id, { disabled: false }, now + 2 * MINUTE);

@@ -105,7 +105,7 @@ export async function seedSession(
   if (!overrides.user) await store.createUser(user);
   const session = sessionRecord(user.id, overrides.session);
   const token = tokenRecord(session);
-  if (!(await store.createSession(session, token, user.passwordHash))) throw new Error('seed refused');
+  if (!(await store.createSession(session, token, user))) throw new Error('seed refused');
   return { user, session, token };
 }
 

@@ -81,24 +81,31 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
           expiresAt: T0 + 15 * MINUTE,
           idleExpiresAt: T0 + 15 * MINUTE,
         });
-        assert.equal(await store.createSession(session, null, user.passwordHash), true);
+        assert.equal(await store.createSession(session, null, user), true);
         assert.deepEqual(await store.getSession(session.id), session);
       });
 
-      test('createSession is refused, writing nothing, unless the verified hash is current and the user enabled', async () => {
+      test('createSession is refused, writing nothing, unless the hash and role login read are current and the user enabled', async () => {
         const user = userRecord();
         const disabled = userRecord({ disabledAt: T0 });
         await store.createUser(user);
         await store.createUser(disabled);
         const cases = [
-          { userId: user.id, hash: 'a-hash-that-was-replaced' },
-          { userId: disabled.id, hash: disabled.passwordHash },
-          { userId: 'no-such-user', hash: user.passwordHash },
+          { userId: user.id, passwordHash: 'a-hash-that-was-replaced', role: user.role },
+          { userId: disabled.id, passwordHash: disabled.passwordHash, role: disabled.role },
+          { userId: 'no-such-user', passwordHash: user.passwordHash, role: user.role },
+          // A login that read the role before a promotion or demotion: its token would carry the
+          // old role for a whole access lifetime (issue 12 §4).
+          { userId: user.id, passwordHash: user.passwordHash, role: 'admin' as const },
         ];
-        for (const { userId, hash } of cases) {
+        for (const { userId, ...verified } of cases) {
           const session = sessionRecord(userId);
           const token = tokenRecord(session);
-          assert.equal(await store.createSession(session, token, hash), false, userId);
+          assert.equal(
+            await store.createSession(session, token, verified),
+            false,
+            `${userId} ${verified.role}`,
+          );
           assert.equal(await store.getSession(session.id), null);
           assert.equal(await store.findSessionByRefreshToken(token.hash), null);
         }

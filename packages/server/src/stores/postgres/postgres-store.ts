@@ -37,6 +37,7 @@ import type {
   UserCursor,
   UserQuery,
   UserRecord,
+  VerifiedLogin,
 } from '../store.ts';
 import {
   auditPage,
@@ -222,18 +223,18 @@ export class PostgresStore implements Store {
   async createSession(
     session: SessionRecord,
     token: RefreshTokenRecord | null,
-    verifiedHash: string,
+    verified: VerifiedLogin,
   ): Promise<boolean> {
     return this.#guard(() =>
       this.#transaction(async (db) => {
-        // FOR SHARE: a password change holding the user row makes this wait and then re-check the
-        // hash against the committed row; one that comes later waits for this session to commit
+        // FOR SHARE: a password or role change holding the user row makes this wait and then
+        // re-check the hash and role against the committed row; one that comes later waits for this session to commit
         // and revokes it. Either way no session outlives the password it was verified against.
         const inserted = await db.query(
           `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
              access_expires_at, revoked_at, revoke_reason, user_agent, ip)
            SELECT $1, id, $2, $3, $4, $5, $6, NULL, NULL, $7, $8 FROM users
-           WHERE id = $9 AND password_hash = $10 AND disabled_at IS NULL
+           WHERE id = $9 AND password_hash = $10 AND role = $11 AND disabled_at IS NULL
            FOR SHARE`,
           [
             session.id,
@@ -245,7 +246,8 @@ export class PostgresStore implements Store {
             session.userAgent,
             session.ip,
             session.userId,
-            verifiedHash,
+            verified.passwordHash,
+            verified.role,
           ],
         );
         if (inserted.rowCount !== 1) return false;

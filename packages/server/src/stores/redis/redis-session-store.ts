@@ -20,6 +20,7 @@ import type {
   UserCursor,
   UserQuery,
   UserRecord,
+  VerifiedLogin,
 } from '../store.ts';
 import {
   CREATE_SESSION,
@@ -122,17 +123,23 @@ export class RedisSessionStore implements Store {
    * E < B < C: a commit before C is revoked by the script at C; a commit after C finds the epoch
    * moved (C is between E and L) and is refused. The epoch key expires a day after its last bump;
    * a login would have to stall that long between E and L for it to read the same value again.
-   * A demotion bumps the epoch too, but the role the login read is not re-checked here (nor in the
-   * SQL stores): a login racing a demotion can keep an admin access token until it expires.
+   * A role change bumps the epoch too, and the SQL check compares the role the login read, so by
+   * the same argument no session is created with a role the user no longer has.
    */
   async createSession(
     session: SessionRecord,
     token: RefreshTokenRecord | null,
-    verifiedHash: string,
+    verified: VerifiedLogin,
   ): Promise<boolean> {
     const epoch = await guard(() => this.#redis.get(this.#key('user-epoch', session.userId)));
     const user = await this.#sql.getUserById(session.userId);
-    if (!user || user.passwordHash !== verifiedHash || user.disabledAt !== null) return false;
+    if (
+      !user ||
+      user.passwordHash !== verified.passwordHash ||
+      user.role !== verified.role ||
+      user.disabledAt !== null
+    )
+      return false;
     const now = session.createdAt;
     const created = await guard(() =>
       CREATE_SESSION.run(this.#redis, [

@@ -25,6 +25,7 @@ import type {
   UserCursor,
   UserQuery,
   UserRecord,
+  VerifiedLogin,
 } from '../store.ts';
 import {
   auditPage,
@@ -175,14 +176,14 @@ export class SqliteStore implements Store {
   async createSession(
     session: SessionRecord,
     token: RefreshTokenRecord | null,
-    verifiedHash: string,
+    verified: VerifiedLogin,
   ): Promise<boolean> {
     return this.#write(() => {
       const inserted = this.#prepare(
         `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
                access_expires_at, revoked_at, revoke_reason, user_agent, ip)
              SELECT ?, id, ?, ?, ?, ?, ?, NULL, NULL, ?, ? FROM users
-             WHERE id = ? AND password_hash = ? AND disabled_at IS NULL`,
+             WHERE id = ? AND password_hash = ? AND role = ? AND disabled_at IS NULL`,
       ).run(
         session.id,
         session.createdAt,
@@ -193,7 +194,8 @@ export class SqliteStore implements Store {
         session.userAgent,
         session.ip,
         session.userId,
-        verifiedHash,
+        verified.passwordHash,
+        verified.role,
       );
       if (inserted.changes !== 1) return false;
       if (token) this.#insertToken(token);
