@@ -25,6 +25,7 @@ import { RateLimits } from './security/rate-limits.ts';
 import { RevocationList } from './sessions/revocation-list.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { endConnectionsWhenClosing } from './shutdown.ts';
+import { Cleanup } from './maintenance/cleanup.ts';
 import type { Store } from './stores/store.ts';
 import { AccessTokens } from './tokens/access-token.ts';
 
@@ -38,6 +39,8 @@ export interface AppOptions {
   keyReloadIntervalMs?: number;
   /** How often revocations made by other processes on the same store are read (ms). */
   revocationSyncIntervalMs?: number;
+  /** How often the cleanup job deletes what has expired (ms); default one minute. */
+  cleanupIntervalMs?: number;
   /** Export the process's CPU, memory and event-loop metrics too (the one app of `serve`). */
   processMetrics?: boolean;
 }
@@ -146,7 +149,21 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // now rather than at the next tick. The message is only a signal (the log holds the cursor), and
   // the one-second sync above stays the safety net for messages sent while the subscriber was down.
   const stopListening = store.onRevoked?.(syncRevocations);
+  // Expired and revoked rows, spent tokens and old audit entries (issue 12 §2). A failed sweep is
+  // logged and tried again at the next interval; a sweep never overlaps the one before it.
+  const sweep = coalesced(() =>
+    services.cleanup
+      .sweep(services.now())
+      .then((swept) => {
+        if (swept.sessions + swept.refreshTokens + swept.counters + swept.audit > 0)
+          app.log.info({ cleanup: swept }, 'expired rows deleted');
+      })
+      .catch((error: unknown) => app.log.warn({ err: error }, 'cleanup failed')),
+  );
+  const cleanup = setInterval(sweep, options.cleanupIntervalMs ?? 60_000);
+  cleanup.unref();
   app.addHook('onClose', async () => {
+    clearInterval(cleanup);
     clearInterval(maintenance);
     clearInterval(revocationSync);
     stopListening?.();
@@ -260,6 +277,7 @@ async function createServices(
     rateLimits,
     csrf,
     metrics,
+    cleanup: new Cleanup(store, { auditRetention: config.auditRetention, skewMs: config.clockSkew * 1000 }),
     now,
   };
 }

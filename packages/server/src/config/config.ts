@@ -16,6 +16,8 @@ export interface Config {
   accessTtl: number;
   refreshTtl: number;
   sessionMaxAge: number;
+  /** Seconds audit entries are kept; older ones are deleted by the cleanup job. */
+  auditRetention: number;
   reuseGrace: number;
   signingAlg: AlgorithmName;
   /** Base64url HS256 secret shared with resource servers; generated and stored when unset. */

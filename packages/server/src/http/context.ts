@@ -6,6 +6,7 @@ import type { Administration } from '../admin/administration.ts';
 import type { Config } from '../config/config.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Cleanup } from '../maintenance/cleanup.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
 import type { Store } from '../stores/store.ts';
@@ -26,6 +27,7 @@ export interface Services {
   rateLimits: RateLimits;
   csrf: Csrf;
   metrics: Metrics;
+  cleanup: Cleanup;
   /** Milliseconds since the epoch; injectable so tests freeze time instead of sleeping. */
   now(): number;
 }

@@ -1,3 +1,5 @@
+import type { PurgeCounts, PurgeCutoffs } from './purge.ts';
+
 /**
  * The one storage interface every backend implements (SQLite, PostgreSQL, and PostgreSQL or SQLite
  * with Redis holding the sessions).
@@ -46,6 +48,12 @@ export interface Store extends AdminStore {
   listRevocations(after: number, cursor: number): Promise<{ cursor: number; revoked: RevokedSession[] }>;
   /** Forgets logged revocations whose access tokens all expired before `before`. */
   pruneRevocations(before: number): Promise<void>;
+  /**
+   * One bounded batch of the cleanup job: deletes at most `limit` rows of each kind that nothing
+   * can use any more (`purge.ts`). `null` when another instance holds the cleanup lock
+   * (PostgreSQL), so N instances never sweep the same rows at once.
+   */
+  purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null>;
   /**
    * Calls `listener` with each batch of revocations committed by any instance sharing the store,
    * as soon as it is committed (Redis pub/sub). Best effort: a batch sent while the subscription

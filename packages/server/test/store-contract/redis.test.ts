@@ -15,6 +15,7 @@ if (redisUrl !== undefined) {
     const store = await RedisSessionStore.open(SqliteStore.open(':memory:'), redisUrl, { prefix });
     return {
       store,
+      sessionsExpireByTtl: true,
       async close() {
         await store.close();
         await deleteKeys(redisUrl, prefix);
@@ -33,6 +34,7 @@ if (redisUrl !== undefined) {
         });
         return {
           store,
+          sessionsExpireByTtl: true,
           async close() {
             await store.close();
             await deleteKeys(redisUrl, prefix);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { EmailTakenError } from '@tessera/protocol';
 import type { RotationOutcome, Store } from '../../src/stores/store.ts';
 import { adminContract } from './admin-contract.ts';
+import { cleanupContract } from './cleanup-contract.ts';
 import {
   DAY,
   keyRecord,
@@ -21,6 +22,8 @@ import {
 /** An empty, migrated store, and how to dispose of it. */
 export interface OpenedStore {
   store: Store;
+  /** Sessions and refresh tokens carry a TTL and vanish by themselves (Redis): nothing to purge. */
+  sessionsExpireByTtl?: boolean;
   close(): Promise<void>;
 }
 
@@ -500,6 +503,10 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
     });
 
     adminContract(() => store);
+    cleanupContract(
+      () => store,
+      () => opened.sessionsExpireByTtl === true,
+    );
 
     describe('rate-limit counters', () => {
       test('a fixed window from the first hit, reset once it is over; peek and clear', async () => {

@@ -2,6 +2,13 @@ import pg from 'pg';
 import { EmailTakenError, InvalidRequestError, UnavailableError } from '@tessera/protocol';
 import { MIGRATIONS } from '../migrations.ts';
 import {
+  NOTHING_PURGED,
+  PURGE_COUNTERS,
+  PURGE_STATEMENTS,
+  type PurgeCounts,
+  type PurgeCutoffs,
+} from '../purge.ts';
+import {
   AUDIT_COLUMNS,
   auditValues,
   KEY_COLUMNS,
@@ -53,6 +60,7 @@ import {
   insertToken,
   lockMigrations,
   one,
+  tryLockCleanup,
   revokeWhere,
   toError,
   touchSession,
@@ -395,6 +403,22 @@ export class PostgresStore implements Store {
   async pruneRevocations(before: number): Promise<void> {
     await this.#guard(() =>
       this.#pool.query('DELETE FROM revocations WHERE access_expires_at <= $1', [before]),
+    );
+  }
+
+  async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
+    return this.#guard(() =>
+      this.#transaction(async (db) => {
+        if (!(await tryLockCleanup(db))) return null;
+        const counts = { ...NOTHING_PURGED };
+        for (const { kind, sql } of [...PURGE_STATEMENTS, PURGE_COUNTERS]) {
+          const room = limit - counts[kind]; // two statements share the sessions' limit
+          if (room <= 0) continue;
+          const { rowCount } = await db.query(sql, [cutoffs[kind], room]);
+          counts[kind] += rowCount ?? 0;
+        }
+        return counts;
+      }),
     );
   }
 

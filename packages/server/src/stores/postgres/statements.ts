@@ -25,6 +25,18 @@ export async function one<T>(
   return row ? map(row) : null;
 }
 
+/** The class of the cleanup job's lock ("tsgc"): one instance sweeps a schema at a time. */
+const CLEANUP_LOCK_CLASS = 0x74736763;
+
+/** Takes the current schema's cleanup lock until the transaction ends, unless another holds it. */
+export async function tryLockCleanup(db: Db): Promise<boolean> {
+  const { rows } = await db.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_xact_lock($1, hashtext(coalesce(current_schema(), ''))) AS locked",
+    [CLEANUP_LOCK_CLASS],
+  );
+  return rows[0]?.locked === true;
+}
+
 /** Serialises migrations of the current schema until the transaction ends (other schemas are free). */
 export async function lockMigrations(db: Db): Promise<void> {
   await db.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [

@@ -22,6 +22,7 @@ import type {
   UserRecord,
   VerifiedLogin,
 } from '../store.ts';
+import type { PurgeCounts, PurgeCutoffs } from '../purge.ts';
 import {
   CREATE_SESSION,
   HIT_COUNTER,
@@ -265,6 +266,14 @@ export class RedisSessionStore implements Store {
       do removed = Number(await PRUNE_REVOCATIONS.run(this.#redis, [this.#prefix, before]));
       while (removed >= PRUNE_BATCH);
     });
+  }
+
+  /**
+   * Sessions, refresh tokens and counters here carry a Redis TTL (their expiry), so Redis drops
+   * them itself; what is left to sweep is the SQL store's audit log (its session tables are empty).
+   */
+  purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
+    return this.#sql.purgeExpired(cutoffs, limit);
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {

@@ -39,6 +39,7 @@ import {
   type Statement,
 } from '../admin-sql.ts';
 import { MIGRATIONS } from '../migrations.ts';
+import { NOTHING_PURGED, PURGE_STATEMENTS, type PurgeCounts, type PurgeCutoffs } from '../purge.ts';
 import {
   AUDIT_COLUMNS,
   auditValues,
@@ -57,6 +58,8 @@ import {
   type Row,
 } from '../rows.ts';
 
+/** Pages (4 KiB each) handed back to the file system per cleanup batch: about 4 MiB. */
+const VACUUM_PAGES_PER_BATCH = 1024;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
@@ -89,6 +92,14 @@ export class SqliteStore implements Store {
   static open(file: string, { busyTimeoutMs = 5000 }: { busyTimeoutMs?: number } = {}): SqliteStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
+    // Set before the first table exists, this takes effect at once; a file created before it
+    // needs one full VACUUM to switch, done here once (it rewrites the file: on a large database
+    // the first start after upgrading takes that long). Then freed pages can be returned to the
+    // file system after each cleanup batch, and the file shrinks (issue 12 §2).
+    if (file !== ':memory:' && Number(db.prepare('PRAGMA auto_vacuum').get()?.['auto_vacuum']) !== 2) {
+      db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+      db.exec('VACUUM');
+    }
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = FULL');
     db.exec('PRAGMA foreign_keys = ON');
@@ -323,6 +334,25 @@ export class SqliteStore implements Store {
     await this.#write(() =>
       this.#prepare('DELETE FROM revocations WHERE access_expires_at <= ?').run(before),
     );
+  }
+
+  async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts> {
+    const counts = await this.#write(() => {
+      const deleted = { ...NOTHING_PURGED };
+      for (const { kind, sql } of PURGE_STATEMENTS) {
+        const room = limit - deleted[kind]; // two statements share the sessions' limit
+        if (room > 0)
+          deleted[kind] += Number(this.#prepare(sql.replaceAll('$', '?')).run(cutoffs[kind], room).changes);
+      }
+      return deleted;
+    });
+    // auto_vacuum = INCREMENTAL (see `open`): hand the pages the batch freed back to the file
+    // system, a bounded number at a time, outside the group transaction (no other is open here:
+    // node:sqlite runs each one to its end within one turn of the event loop).
+    if (counts.sessions + counts.refreshTokens + counts.audit > 0) {
+      this.#guard(() => this.#db.exec(`PRAGMA incremental_vacuum(${VACUUM_PAGES_PER_BATCH})`));
+    }
+    return counts;
   }
 
   async listKeys(): Promise<KeyRecord[]> {

@@ -1,0 +1,80 @@
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
+import type { PurgeCounts, PurgeCutoffs } from '../stores/purge.ts';
+import type { Store } from '../stores/store.ts';
+
+export interface CleanupSettings {
+  /** Seconds audit entries are kept (`TESSERA_AUDIT_RETENTION`). */
+  auditRetention: number;
+  /** The clock-skew leeway in ms: a token is usable until `exp` plus this. */
+  skewMs: number;
+  /** Rows of each kind per batch; a batch is one short write. */
+  batchSize?: number;
+  /** Batches per sweep at most; what is left waits for the next sweep. */
+  maxBatches?: number;
+}
+
+/** What one sweep deleted, by kind; `skipped` when another instance held the cleanup lock. */
+export interface SweepResult extends PurgeCounts {
+  batches: number;
+  skipped: boolean;
+}
+
+const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_MAX_BATCHES = 200;
+
+/**
+ * The cleanup job (issue 12 §2): deletes what nothing can use any more, so a busy deployment's
+ * database stops growing after the longest lifetime. It works in small batches with a turn of the
+ * event loop between them, so requests queued meanwhile run before the next batch: on SQLite a
+ * batch is one short write transaction among the request's group commits, never a long lock.
+ */
+export class Cleanup {
+  readonly #store: Store;
+  readonly #settings: Required<CleanupSettings>;
+
+  constructor(store: Store, settings: CleanupSettings) {
+    this.#store = store;
+    this.#settings = {
+      batchSize: DEFAULT_BATCH_SIZE,
+      maxBatches: DEFAULT_MAX_BATCHES,
+      ...settings,
+    };
+  }
+
+  /** The instants before which each kind of row is of no more use, at `now`. */
+  cutoffs(now: number): PurgeCutoffs {
+    const usable = now - this.#settings.skewMs;
+    return {
+      sessions: usable,
+      refreshTokens: usable,
+      counters: now,
+      audit: now - this.#settings.auditRetention * 1000,
+    };
+  }
+
+  /** Runs batches until one finds less than a full batch of every kind (or the cap is reached). */
+  async sweep(now: number): Promise<SweepResult> {
+    const { batchSize, maxBatches } = this.#settings;
+    const cutoffs = this.cutoffs(now);
+    const total: SweepResult = {
+      sessions: 0,
+      refreshTokens: 0,
+      counters: 0,
+      audit: 0,
+      batches: 0,
+      skipped: false,
+    };
+    while (total.batches < maxBatches) {
+      const batch = await this.#store.purgeExpired(cutoffs, batchSize);
+      if (batch === null) return { ...total, skipped: true };
+      total.batches += 1;
+      total.sessions += batch.sessions;
+      total.refreshTokens += batch.refreshTokens;
+      total.counters += batch.counters;
+      total.audit += batch.audit;
+      if (Math.max(batch.sessions, batch.refreshTokens, batch.counters, batch.audit) < batchSize) break;
+      await yieldToRequests();
+    }
+    return total;
+  }
+}

@@ -1,0 +1,143 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
+import { Cleanup } from '../src/maintenance/cleanup.ts';
+import { PostgresStore } from '../src/stores/postgres/postgres-store.ts';
+import { SqliteStore } from '../src/stores/sqlite/sqlite-store.ts';
+import { createTestSchema, testPostgresUrl } from './helpers/postgres.ts';
+import { call, login, signupAndLogin, startServer } from './helpers/test-server.ts';
+import { DAY, sessionRecord, T0, tokenRecord, userRecord } from './store-contract/fixtures.ts';
+
+// Issue 12 §2: what the cleanup job deletes, in batches, and that the SQLite file gives the space
+// back. The contract suite pins what `purgeExpired` keeps; these tests pin the job around it.
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cleanup-'));
+  dirs.push(dir);
+  return join(dir, 'tessera.db');
+}
+
+/** The file's size once the WAL is folded back into it, as a backup or an operator would see it. */
+function settledSize(file: string): number {
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  db.close();
+  return statSync(file).size;
+}
+
+describe('the cleanup job on SQLite', () => {
+  test('deletes thousands of dead sessions in bounded batches, and the file shrinks', async () => {
+    const file = tempFile();
+    const store = SqliteStore.open(file);
+    try {
+      const user = userRecord();
+      await store.createUser(user);
+      // 3,000 sessions of a busy day, each with its refresh token and a long user agent.
+      for (let batch = 0; batch < 6; batch += 1) {
+        await Promise.all(
+          Array.from({ length: 500 }, () => {
+            const session = sessionRecord(user.id, { userAgent: 'Mozilla/5.0 '.repeat(40) });
+            return store.createSession(session, tokenRecord(session), user);
+          }),
+        );
+      }
+      const before = settledSize(file);
+
+      const cleanup = new Cleanup(store, { auditRetention: 90 * 86_400, skewMs: 30_000, batchSize: 400 });
+      const swept = await cleanup.sweep(T0 + 40 * DAY);
+      assert.equal(swept.sessions, 3000);
+      assert.ok(swept.batches >= 8, `${swept.batches} batches of at most 400`);
+      assert.equal(swept.skipped, false);
+
+      const afterSweep = settledSize(file);
+      assert.ok(afterSweep < before / 3, `${before} bytes before, ${afterSweep} after`);
+      const again = await cleanup.sweep(T0 + 40 * DAY);
+      assert.deepEqual([again.sessions, again.refreshTokens, again.batches], [0, 0, 1]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a file created before incremental vacuum is switched to it when opened', async () => {
+    const file = tempFile();
+    const old = new DatabaseSync(file);
+    old.exec('CREATE TABLE leftover (x)');
+    assert.equal(old.prepare('PRAGMA auto_vacuum').get()?.['auto_vacuum'], 0);
+    old.close();
+    const store = SqliteStore.open(file);
+    await store.close();
+    const reopened = new DatabaseSync(file);
+    assert.equal(reopened.prepare('PRAGMA auto_vacuum').get()?.['auto_vacuum'], 2, 'INCREMENTAL');
+    reopened.close();
+  });
+
+  test('after the lifetimes pass, only the sessions still in use remain and they keep working', async () => {
+    const server = await startServer({ TESSERA_REFRESH_TTL: '1h', TESSERA_SESSION_MAX_AGE: '1h' });
+    try {
+      const gone = await signupAndLogin(server);
+      const loggedOut = await login(server, gone.email);
+      await call(server, 'POST', '/auth/logout', { token: loggedOut.accessToken });
+      server.clock.advance(50 * 60_000);
+      // Used just before its idle end: renewed for another hour.
+      const kept = await login(server, gone.email);
+      server.clock.advance(30 * 60_000);
+
+      const swept = await server.app.tessera.cleanup.sweep(server.clock.now());
+      assert.equal(swept.sessions, 2, 'the expired session and the logged-out one');
+      assert.equal(await server.store.getSession(gone.sessionId), null);
+      assert.equal(await server.store.getSession(loggedOut.sessionId), null);
+      const refreshed = await call(server, 'POST', '/auth/refresh', {
+        body: { refreshToken: kept.refreshToken },
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      const stale = await call(server, 'POST', '/auth/refresh', {
+        body: { refreshToken: gone.refreshToken },
+      });
+      assert.equal(stale.status, 401);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+const postgresUrl = testPostgresUrl();
+if (postgresUrl !== undefined) {
+  test('on PostgreSQL one instance sweeps at a time: another finds the lock taken and skips', async () => {
+    const schema = await createTestSchema(postgresUrl);
+    const [first, second] = [await PostgresStore.open(schema.url), await PostgresStore.open(schema.url)];
+    try {
+      const cleanup = new Cleanup(second, { auditRetention: 90 * 86_400, skewMs: 30_000 });
+      // The first instance is in the middle of a batch: it holds the lock in its transaction.
+      const sweeping = new pg.Client({ connectionString: schema.url });
+      await sweeping.connect();
+      await sweeping.query('BEGIN');
+      await sweeping.query(
+        "SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))",
+        [0x74736763],
+      );
+      assert.deepEqual(await second.purgeExpired(cleanup.cutoffs(T0), 100), null);
+      assert.equal((await cleanup.sweep(T0)).skipped, true);
+      await sweeping.query('COMMIT');
+      await sweeping.end();
+      assert.deepEqual(await first.purgeExpired(cleanup.cutoffs(T0), 100), {
+        sessions: 0,
+        refreshTokens: 0,
+        counters: 0,
+        audit: 0,
+      });
+    } finally {
+      await first.close();
+      await second.close();
+      await schema.drop();
+    }
+  });
+}
