@@ -20,6 +20,8 @@ export interface TrackedSession {
   accessToken: string;
   refreshToken: string;
   state: SessionState;
+  /** When its tokens were last issued (ms): with short lifetimes it may have expired since. */
+  lastUsedAt: number;
 }
 
 /** Something the server answered that the soak did not expect, for the report. */

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '@tessera/protocol';
 import { Ledger, type Account } from './ledger.ts';
 import { ServerProcess } from './server.ts';
+import { sampleStorage, storageBounded, type StorageSample } from './storage.ts';
 import { memoryGrowth, verifyAcknowledgedWrites, type Check, type Sample } from './verify.ts';
 import { DEFAULT_MIX, signUp, VirtualUser } from './virtual-user.ts';
 
@@ -26,6 +27,9 @@ const USAGE = `Usage: npm run soak -- [options]
   --warmup <d>        memory samples before this are not judged            default a quarter of --duration
   --max-growth <pct>  allowed resident-memory growth after the warm-up     default 10
   --sample <d>        how often the server's resident memory is read       default 2s
+  --lifetime <d>      short lifetimes (access, refresh, session, audit) and a
+                      cleanup sweep every half of it; on the SQLite default the
+                      rows and the file must stop growing after the lifetimes  default off
 
 Exit codes: 0 every check passed, 1 a check failed, 2 bad usage.`;
 
@@ -38,6 +42,7 @@ interface Options {
   warmup: number;
   maxGrowth: number;
   sample: number;
+  lifetime: number | undefined;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -50,6 +55,7 @@ function parseOptions(argv: string[]): Options | undefined {
       warmup: { type: 'string' },
       'max-growth': { type: 'string', default: '10' },
       sample: { type: 'string', default: '2s' },
+      lifetime: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -68,6 +74,7 @@ function parseOptions(argv: string[]): Options | undefined {
     warmup: values.warmup === undefined ? duration / 4 : seconds('--warmup', values.warmup),
     maxGrowth: maxGrowth / 100,
     sample: Math.max(1, seconds('--sample', values.sample)),
+    lifetime: values.lifetime === undefined ? undefined : seconds('--lifetime', values.lifetime),
   };
 }
 
@@ -78,14 +85,32 @@ function seconds(name: string, text: string): number {
   return value;
 }
 
+/** Every lifetime the server has set to `seconds`, and a cleanup sweep every half of it. */
+function shortLifetimes(seconds: number): Record<string, string> {
+  return {
+    TESSERA_ACCESS_TTL: `${seconds}s`,
+    TESSERA_REFRESH_TTL: `${seconds}s`,
+    TESSERA_SESSION_MAX_AGE: `${seconds}s`,
+    TESSERA_AUDIT_RETENTION: `${seconds}s`,
+    TESSERA_CLOCK_SKEW: '1s',
+    TESSERA_CLEANUP_INTERVAL: `${Math.max(1, Math.floor(seconds / 2))}s`,
+  };
+}
+
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function soak(options: Options): Promise<boolean> {
   const dir = options.database === undefined ? mkdtempSync(join(tmpdir(), 'tessera-soak-')) : undefined;
+  const file = dir === undefined ? undefined : join(dir, 'tessera.db');
+  const { lifetime } = options;
+  // The grace window must stay well inside the refresh lifetime for the retry steps to mean anything.
+  const grace =
+    lifetime === undefined ? REUSE_GRACE_SECONDS : Math.min(REUSE_GRACE_SECONDS, Math.floor(lifetime / 4));
   const env = {
-    TESSERA_DATABASE_URL: options.database ?? `sqlite:${join(dir!, 'tessera.db')}`,
+    TESSERA_DATABASE_URL: options.database ?? `sqlite:${file!}`,
     TESSERA_ISSUER: 'http://soak.tessera.test',
-    TESSERA_REUSE_GRACE: `${REUSE_GRACE_SECONDS}s`,
+    TESSERA_REUSE_GRACE: `${grace}s`,
+    ...(lifetime === undefined ? {} : shortLifetimes(lifetime)),
     // Every virtual user comes from 127.0.0.1 and some mistype on purpose: the limiters would
     // answer 429 to the load itself, which is not what a soak measures.
     TESSERA_IP_RATE_LIMIT: '1000000000',
@@ -101,6 +126,7 @@ async function soak(options: Options): Promise<boolean> {
   const checks: Check[] = [];
   const ledger = new Ledger();
   const samples: Sample[] = [];
+  const storage: StorageSample[] = [];
   let server: ServerProcess | undefined;
   try {
     server = await ServerProcess.start(env);
@@ -122,7 +148,7 @@ async function soak(options: Options): Promise<boolean> {
       (pool, i) =>
         new VirtualUser(base, ledger, pool, {
           mix: DEFAULT_MIX,
-          graceMs: REUSE_GRACE_SECONDS * 1000,
+          graceMs: grace * 1000,
           name: `vu${i}`,
         }),
     );
@@ -134,6 +160,8 @@ async function soak(options: Options): Promise<boolean> {
       const rss = await server.rss();
       const at = (Date.now() - start) / 1000;
       if (rss !== undefined) samples.push({ at, rss });
+      const stored = lifetime !== undefined && file !== undefined ? sampleStorage(file, at) : undefined;
+      if (stored) storage.push(stored);
       if (Date.now() - lastReport >= 15_000 || Date.now() >= end) {
         const rate = ((ledger.requests - lastRequests) * 1000) / (Date.now() - lastReport);
         log(
@@ -158,7 +186,7 @@ async function soak(options: Options): Promise<boolean> {
     // Acknowledged writes are checked by a new process on the same database: nothing only in memory counts.
     log('load over; restarting the server to check every acknowledged write');
     server = await ServerProcess.start(env);
-    checks.push(...(await verifyAcknowledgedWrites(server.url, ledger)));
+    checks.push(...(await verifyAcknowledgedWrites(server.url, ledger, (lifetime ?? Infinity) * 1000)));
     const verifyExit = await server.stop();
     const problems = [...loadProblems, ...server.problems];
 
@@ -205,7 +233,12 @@ async function soak(options: Options): Promise<boolean> {
           },
     );
 
-    report({ options, where, elapsed, loadRequests, iterations, ledger, samples, checks, problems });
+    if (lifetime !== undefined && file !== undefined) {
+      // Settled once a session could have lived its whole life, expired (plus the skew), and been
+      // swept; twice that, so the first sweeps' backlog is behind too.
+      checks.push(...storageBounded(storage, 2 * (lifetime + 1 + lifetime / 2)));
+    }
+    report({ options, where, elapsed, loadRequests, iterations, ledger, samples, storage, checks, problems });
     return checks.every((check) => check.ok);
   } finally {
     if (server && server.child.exitCode === null && server.child.signalCode === null) await server.stop();
@@ -221,6 +254,7 @@ function report(run: {
   iterations: number;
   ledger: Ledger;
   samples: Sample[];
+  storage: StorageSample[];
   checks: Check[];
   problems: string[];
 }): void {
@@ -237,6 +271,13 @@ function report(run: {
   if (rss.length > 0) {
     out.push(
       `  resident memory: ${rss.length} samples, min ${mib(Math.min(...rss))}, max ${mib(Math.max(...rss))}, last ${mib(rss.at(-1)!)}`,
+    );
+  }
+  const last = run.storage.at(-1);
+  if (last) {
+    const peak = Math.max(...run.storage.map((sample) => sample.rows));
+    out.push(
+      `  storage: ${run.storage.length} samples, rows peak ${peak}, last ${last.rows}; file last ${mib(last.bytes)}`,
     );
   }
   out.push('answers (step, status, code: count):');

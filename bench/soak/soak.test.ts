@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 
 /**
- * The soak script itself, run short (about 30 s in all, so kept out of `npm test`; run it with
+ * The soak script itself, run short (about 30 s, and 70 s with short lifetimes, so kept out of `npm test`; run it with
  * `node --test bench/soak/soak.test.ts` after changing the script). Fifteen seconds say nothing
  * about memory, so the growth limit is lifted here; every other check must pass as in a real run.
  */
@@ -55,6 +55,25 @@ test('a short soak drives every step, checks every acknowledged write and passes
   }
   assert.match(run.stdout, /^ {2}verify: sign-up kept 200: [1-9]/m);
   assert.match(run.stdout, /^ {2}verify: logged_out session refused 401 invalid_grant: [1-9]/m);
+});
+
+test('with short lifetimes, rows and the SQLite file stop growing after the first lifetimes', async () => {
+  const run = await soak([
+    '--duration',
+    '60s',
+    '--users',
+    '4',
+    '--lifetime',
+    '8s',
+    '--sample',
+    '1s',
+    '--max-growth',
+    '1000',
+  ]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^ {2}PASS {2}session, token and audit rows bounded after the lifetimes: /m);
+  assert.match(run.stdout, /^ {2}PASS {2}database file bounded after the lifetimes: /m);
+  assert.match(run.stdout, /^soak: PASS$/m);
 });
 
 test('bad usage exits 2 with the usage', async () => {

@@ -22,7 +22,27 @@ async function eachLimited<T>(items: T[], parallel: number, work: (item: T) => P
  * database): every account signs in, every live session's latest refresh token rotates, and
  * every session acknowledged as logged out or revoked for reuse is refused.
  */
-export async function verifyAcknowledgedWrites(base: string, ledger: Ledger): Promise<Check[]> {
+export async function verifyAcknowledgedWrites(
+  base: string,
+  ledger: Ledger,
+  lifetimeMs = Infinity,
+): Promise<Check[]> {
+  const wrong = { live: 0, ended: 0 };
+  await eachLimited(ledger.sessions, 8, async (session: TrackedSession) => {
+    const reply = await request(base, 'POST', '/auth/refresh', {
+      body: { refreshToken: session.refreshToken },
+    });
+    if (session.state === 'live' && Date.now() - session.lastUsedAt > lifetimeMs - 1000) {
+      // Its lifetime ran out (or nearly) after the load: expired, or already swept away.
+      const code = reply.code === 'session_expired' ? 'session_expired' : 'invalid_grant';
+      if (!ledger.check('verify: live session expired since', reply, 401, code)) wrong.live += 1;
+    } else if (session.state === 'live') {
+      if (!ledger.check('verify: live session refreshes', reply, 200)) wrong.live += 1;
+    } else if (!ledger.check(`verify: ${session.state} session refused`, reply, 401, 'invalid_grant')) {
+      wrong.ended += 1;
+    }
+  });
+
   let loginsFailed = 0;
   await eachLimited(ledger.accounts, 4, async (account) => {
     const reply = await request(base, 'POST', '/auth/login', {
@@ -31,18 +51,6 @@ export async function verifyAcknowledgedWrites(base: string, ledger: Ledger): Pr
     const user = reply.body['user'] as { id?: unknown } | undefined;
     if (!ledger.check('verify: sign-up kept', reply, 200, undefined, user?.id === account.userId))
       loginsFailed += 1;
-  });
-
-  const wrong = { live: 0, ended: 0 };
-  await eachLimited(ledger.sessions, 8, async (session: TrackedSession) => {
-    const reply = await request(base, 'POST', '/auth/refresh', {
-      body: { refreshToken: session.refreshToken },
-    });
-    if (session.state === 'live') {
-      if (!ledger.check('verify: live session refreshes', reply, 200)) wrong.live += 1;
-    } else if (!ledger.check(`verify: ${session.state} session refused`, reply, 401, 'invalid_grant')) {
-      wrong.ended += 1;
-    }
   });
 
   const ended = ledger.sessions.length - ledger.count('live');

@@ -148,6 +148,7 @@ export class VirtualUser {
       accessToken,
       refreshToken,
       state: 'live' as const,
+      lastUsedAt: Date.now(),
     };
     this.#ledger.sessions.push(session);
     return session;
@@ -161,6 +162,7 @@ export class VirtualUser {
     if (!this.#ledger.check('refresh', reply, 200, undefined, complete) || !complete) return false;
     session.accessToken = accessToken;
     session.refreshToken = refreshToken;
+    session.lastUsedAt = Date.now();
     return true;
   }
 

@@ -1,4 +1,5 @@
 import type { RegisteredCase } from '../case.ts';
+import { cleanupCase } from './cleanup.ts';
 import { loginCase } from './login.ts';
 import { meCase } from './me.ts';
 import { memoryCase } from './memory.ts';
@@ -14,4 +15,5 @@ export const CASES: RegisteredCase[] = [
   loginCase,
   memoryCase,
   revocationCase,
+  cleanupCase,
 ];

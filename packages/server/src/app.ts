@@ -39,7 +39,7 @@ export interface AppOptions {
   keyReloadIntervalMs?: number;
   /** How often revocations made by other processes on the same store are read (ms). */
   revocationSyncIntervalMs?: number;
-  /** How often the cleanup job deletes what has expired (ms); default one minute. */
+  /** How often the cleanup job deletes what has expired (ms); default `TESSERA_CLEANUP_INTERVAL`. */
   cleanupIntervalMs?: number;
   /** Export the process's CPU, memory and event-loop metrics too (the one app of `serve`). */
   processMetrics?: boolean;
@@ -160,7 +160,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
       })
       .catch((error: unknown) => app.log.warn({ err: error }, 'cleanup failed')),
   );
-  const cleanup = setInterval(sweep, options.cleanupIntervalMs ?? 60_000);
+  const cleanup = setInterval(sweep, options.cleanupIntervalMs ?? config.cleanupInterval * 1000);
   cleanup.unref();
   app.addHook('onClose', async () => {
     clearInterval(cleanup);

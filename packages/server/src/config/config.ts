@@ -18,6 +18,8 @@ export interface Config {
   sessionMaxAge: number;
   /** Seconds audit entries are kept; older ones are deleted by the cleanup job. */
   auditRetention: number;
+  /** Seconds between sweeps of the cleanup job. */
+  cleanupInterval: number;
   reuseGrace: number;
   signingAlg: AlgorithmName;
   /** Base64url HS256 secret shared with resource servers; generated and stored when unset. */

@@ -43,6 +43,7 @@ const KNOWN = new Set([
   'TESSERA_CORS_ORIGINS',
   'TESSERA_KEY_ROTATION',
   'TESSERA_AUDIT_RETENTION',
+  'TESSERA_CLEANUP_INTERVAL',
 ]);
 
 /**
@@ -88,6 +89,7 @@ export function loadConfig(env: Source = process.env): Config {
     // A quarter of a year: long enough to investigate an incident reported late, short enough
     // that the log of IP addresses and user agents does not grow without end (docs/operations.md).
     auditRetention: duration(get, 'TESSERA_AUDIT_RETENTION', '90d', 1),
+    cleanupInterval: duration(get, 'TESSERA_CLEANUP_INTERVAL', '1m', 1),
     reuseGrace: duration(get, 'TESSERA_REUSE_GRACE', '10s', 0),
     signingAlg,
     hs256Secret: hs256Secret(get('TESSERA_HS256_SECRET')),
