@@ -108,7 +108,8 @@ export function meTargets(me: MeResult | undefined): TargetRow[] {
       limit?.rate,
       0.85,
     ),
-    row('`GET /auth/me` ≥ 1.0× Fastify + jose', rate('fastify-jose'), 1.0),
+    row('`GET /auth/me` ≥ 1.0× Fastify + jose (`importJWK`)', rate('fastify-jose-importjwk'), 1.0),
+    row('`GET /auth/me` ≥ 1.0× Fastify + jose (`createRemoteJWKSet`)', rate('fastify-jose-remote-jwks'), 1.0),
     row("`GET /auth/me` ≥ 10× Better Auth's `get-session`", rate('better-auth'), 10),
   ];
 }

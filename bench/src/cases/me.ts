@@ -47,7 +47,14 @@ const PEERS: ReadonlyArray<{ kind: PeerKind; what: string }> = [
     kind: 'fastify-tessera-verifier-threadpool',
     what: '@tessera/verifier Fastify plugin, threadpool verification',
   },
-  { kind: 'fastify-jose', what: 'Fastify + jose jwtVerify' },
+  {
+    kind: 'fastify-jose-importjwk',
+    what: 'Fastify + jose jwtVerify, key from importJWK (as jose documents it)',
+  },
+  {
+    kind: 'fastify-jose-remote-jwks',
+    what: 'Fastify + jose jwtVerify with createRemoteJWKSet (the issuer JWKS)',
+  },
   { kind: 'express-jsonwebtoken', what: 'Express + jsonwebtoken (the tutorial stack)' },
 ];
 

@@ -8,7 +8,7 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
-import { jwtVerify } from 'jose';
+import { createRemoteJWKSet, importJWK, jwtVerify, type JWK } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { createVerifier, type AlgorithmName } from '@tessera/verifier';
 import { tesseraAuth } from '@tessera/verifier/fastify';
@@ -20,7 +20,8 @@ export const PEER_KINDS = [
   'fastify-raw-threadpool',
   'fastify-tessera-verifier-sync',
   'fastify-tessera-verifier-threadpool',
-  'fastify-jose',
+  'fastify-jose-importjwk',
+  'fastify-jose-remote-jwks',
   'express-jsonwebtoken',
 ] as const;
 export type PeerKind = (typeof PEER_KINDS)[number];
@@ -88,10 +89,16 @@ async function start(): Promise<AddressInfo> {
         return reply.code(401).send({ error: 'invalid_token' });
       }
     });
-  } else if (kind === 'fastify-jose') {
+  } else if (kind === 'fastify-jose-importjwk' || kind === 'fastify-jose-remote-jwks') {
+    // As jose's docs show (issue 12 §3): a key imported from its JWK (a WebCrypto CryptoKey, whose
+    // verify runs on the threadpool), or the issuer's JWKS fetched and cached by jose itself.
+    const josekey =
+      kind === 'fastify-jose-importjwk'
+        ? await importJWK(JSON.parse(process.env['BENCH_JWK'] ?? '{}') as JWK, alg)
+        : createRemoteJWKSet(new URL(process.env['BENCH_JWKS_URL'] ?? ''));
     app.get('/auth/me', async (request, reply) => {
       try {
-        const { payload } = await jwtVerify(bearer(request.headers.authorization), key, {
+        const { payload } = await jwtVerify(bearer(request.headers.authorization), josekey, {
           issuer,
           audience,
           algorithms: [alg],

@@ -7,6 +7,7 @@ import type { Services } from './http/context.ts';
 import { InvalidRequestError, UnavailableError } from '@tessera/protocol';
 import { registerApiDocs } from './http/api-docs.ts';
 import { clientErrorHandler, installErrorHandling, sendError } from './http/errors.ts';
+import { OneLinePerRequest } from './http/logging.ts';
 import { applyResponseHeaders, installResponseHeaders, responseHeaders } from './http/security-headers.ts';
 import { Administration } from './admin/administration.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
@@ -70,6 +71,8 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
 
   const app = Fastify({
     logger: options.logger ?? false,
+    // One line per request, written when it is answered.
+    logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     genReqId: requestId,
