@@ -27,6 +27,7 @@ import { RevocationList } from './sessions/revocation-list.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { endConnectionsWhenClosing } from './shutdown.ts';
 import { Cleanup } from './maintenance/cleanup.ts';
+import { scheduleCleanup } from './maintenance/cleanup-schedule.ts';
 import type { Store } from './stores/store.ts';
 import { AccessTokens } from './tokens/access-token.ts';
 
@@ -152,21 +153,16 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   // now rather than at the next tick. The message is only a signal (the log holds the cursor), and
   // the one-second sync above stays the safety net for messages sent while the subscriber was down.
   const stopListening = store.onRevoked?.(syncRevocations);
-  // Expired and revoked rows, spent tokens and old audit entries (issue 12 §2). A failed sweep is
-  // logged and tried again at the next interval; a sweep never overlaps the one before it.
-  const sweep = coalesced(() =>
-    services.cleanup
-      .sweep(services.now())
-      .then((swept) => {
-        if (swept.sessions + swept.refreshTokens + swept.counters + swept.audit > 0)
-          app.log.info({ cleanup: swept }, 'expired rows deleted');
-      })
-      .catch((error: unknown) => app.log.warn({ err: error }, 'cleanup failed')),
+  // Dead sessions with their refresh tokens, expired revocations and counters, old audit entries
+  // (issue 12 §2). Stopped before the store closes, between two batches.
+  const cleanup = scheduleCleanup(
+    services.cleanup,
+    options.cleanupIntervalMs ?? config.cleanupInterval * 1000,
+    () => services.now(),
+    app.log,
   );
-  const cleanup = setInterval(sweep, options.cleanupIntervalMs ?? config.cleanupInterval * 1000);
-  cleanup.unref();
   app.addHook('onClose', async () => {
-    clearInterval(cleanup);
+    await cleanup.stop();
     clearInterval(maintenance);
     clearInterval(revocationSync);
     stopListening?.();
@@ -205,7 +201,7 @@ function coalesced(run: () => Promise<void>): () => void {
  */
 export async function runMaintenance(services: Services): Promise<void> {
   const now = services.now();
-  await services.sessions.pruneRevocations(now);
+  services.sessions.pruneRevocations(now);
   await services.keyring.rotateIfDue(now, services.config.keyRotation * 1000);
   await services.keyring.load();
 }

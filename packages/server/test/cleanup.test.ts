@@ -4,9 +4,12 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { Cleanup } from '../src/maintenance/cleanup.ts';
+import { Cleanup, type SweepResult } from '../src/maintenance/cleanup.ts';
+import { scheduleCleanup, type CleanupLog } from '../src/maintenance/cleanup-schedule.ts';
 import { PostgresStore } from '../src/stores/postgres/postgres-store.ts';
+import { NOTHING_PURGED } from '../src/stores/purge.ts';
 import { SqliteStore } from '../src/stores/sqlite/sqlite-store.ts';
 import { createTestSchema, testPostgresUrl } from './helpers/postgres.ts';
 import { call, login, signupAndLogin, startServer } from './helpers/test-server.ts';
@@ -128,12 +131,7 @@ if (postgresUrl !== undefined) {
       assert.equal((await cleanup.sweep(T0)).skipped, true);
       await sweeping.query('COMMIT');
       await sweeping.end();
-      assert.deepEqual(await first.purgeExpired(cleanup.cutoffs(T0), 100), {
-        sessions: 0,
-        refreshTokens: 0,
-        counters: 0,
-        audit: 0,
-      });
+      assert.deepEqual(await first.purgeExpired(cleanup.cutoffs(T0), 100), NOTHING_PURGED);
     } finally {
       await first.close();
       await second.close();
@@ -141,3 +139,94 @@ if (postgresUrl !== undefined) {
     }
   });
 }
+
+describe('the cleanup schedule', () => {
+  /** What the schedule logged, line by line. */
+  function recordingLog(): {
+    lines: Array<{ level: 'info' | 'warn'; fields: object; message: string }>;
+    log: CleanupLog;
+  } {
+    const lines: Array<{ level: 'info' | 'warn'; fields: object; message: string }> = [];
+    return {
+      lines,
+      log: {
+        info: (fields, message) => lines.push({ level: 'info', fields, message }),
+        warn: (fields, message) => lines.push({ level: 'warn', fields, message }),
+      },
+    };
+  }
+
+  /** The sweep result the schedule logged, if it logged one. */
+  const swept = (lines: ReturnType<typeof recordingLog>['lines']): SweepResult | undefined =>
+    (lines.find((line) => line.level === 'info')?.fields as { cleanup?: SweepResult } | undefined)?.cleanup;
+
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    for (let waited = 0; !condition(); waited += 10) {
+      if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  }
+
+  async function seedDead(store: SqliteStore, count: number): Promise<void> {
+    const user = userRecord();
+    await store.createUser(user);
+    await Promise.all(
+      Array.from({ length: count }, () => {
+        const session = sessionRecord(user.id);
+        return store.createSession(session, tokenRecord(session), user);
+      }),
+    );
+  }
+
+  test('a failing sweep is logged and the next interval sweeps again', async () => {
+    const file = tempFile();
+    const store = SqliteStore.open(file, { busyTimeoutMs: 20 });
+    // Another process holds the write lock: every batch fails as `unavailable` meanwhile.
+    const other = new DatabaseSync(file);
+    try {
+      await seedDead(store, 10);
+      other.exec('BEGIN EXCLUSIVE');
+      const { lines, log } = recordingLog();
+      const cleanup = new Cleanup(store, { auditRetention: 90 * 86_400, skewMs: 30_000 });
+      const schedule = scheduleCleanup(cleanup, 30, () => T0 + 40 * DAY, log);
+      await until(() => lines.some((line) => line.level === 'warn'), 'a failed sweep');
+      other.exec('COMMIT');
+      await until(() => lines.some((line) => line.level === 'info'), 'a sweep after it');
+      await schedule.stop();
+      assert.match(lines.find((line) => line.level === 'warn')?.message ?? '', /cleanup failed/);
+      assert.equal(swept(lines)?.sessions, 10);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  test('stop ends a sweep between two batches and waits for it, so the store can close', async () => {
+    const file = tempFile();
+    const store = SqliteStore.open(file);
+    try {
+      await seedDead(store, 2000);
+      const { lines, log } = recordingLog();
+      const cleanup = new Cleanup(store, {
+        auditRetention: 90 * 86_400,
+        skewMs: 30_000,
+        batchSize: 10,
+        maxBatches: 1000,
+      });
+      const sweeping = cleanup.sweep.bind(cleanup);
+      let started = false;
+      cleanup.sweep = (now, signal) => ((started = true), sweeping(now, signal));
+      const schedule = scheduleCleanup(cleanup, 1, () => T0 + 40 * DAY, log);
+      await until(() => started, 'a sweep to start');
+      await schedule.stop();
+      const sessions = swept(lines)?.sessions ?? 0;
+      assert.ok(sessions < 2000, `stopped before the end of the backlog (${sessions} deleted)`);
+      assert.ok(
+        lines.every((line) => line.level === 'info'),
+        lines.map((l) => l.message).join(),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});

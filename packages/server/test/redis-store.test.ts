@@ -67,7 +67,7 @@ if (redisUrl !== undefined) {
         await store.rotateRefreshToken(rotation(reused.token.hash, T0 + 2 * MINUTE)); // reuse
         await store.revokeUserSessions(user.id, 'logout_all', T0 + 3 * MINUTE);
         await store.hitCounter('login:someone', MINUTE, T0);
-        await store.pruneRevocations(T0);
+        await store.purgeExpired({ sessions: T0, revocations: T0, counters: T0, audit: T0 }, 100);
         await seedSession(store); // one live session, so a user index remains
 
         const keys = await keysUnder(redisUrl, prefix);
@@ -91,6 +91,11 @@ if (redisUrl !== undefined) {
             tokenTtl <= POLICY.refreshTtlMs + KEEP_MS && tokenTtl > POLICY.refreshTtlMs,
             `${tokenTtl}`,
           );
+          // A spent token lives until its session's absolute end, plus the margin: replaying it is
+          // caught as reuse for as long as the session can be refreshed, past its own expiry.
+          const spentTtl = await client.pttl(`${prefix}token:${token.hash}`);
+          const spentExpected = session.expiresAt - (T0 + MINUTE) + KEEP_MS;
+          assert.ok(spentTtl <= spentExpected && spentTtl > spentExpected - 60_000, `spent ${spentTtl}`);
           const counterTtl = await client.pttl(`${prefix}counter:login:someone`);
           assert.ok(counterTtl <= MINUTE && counterTtl > MINUTE - 10_000, `counter ${counterTtl}`);
         } finally {

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
-import type { PurgeCounts, PurgeCutoffs } from '../stores/purge.ts';
+import { NOTHING_PURGED, type PurgeCounts, type PurgeCutoffs } from '../stores/purge.ts';
 import type { Store } from '../stores/store.ts';
 
 export interface CleanupSettings {
@@ -21,6 +21,7 @@ export interface SweepResult extends PurgeCounts {
 
 const DEFAULT_BATCH_SIZE = 500;
 const DEFAULT_MAX_BATCHES = 200;
+const PURGED_KINDS = Object.keys(NOTHING_PURGED) as (keyof PurgeCounts)[];
 
 /**
  * The cleanup job (issue 12 §2): deletes what nothing can use any more, so a busy deployment's
@@ -43,36 +44,31 @@ export class Cleanup {
 
   /** The instants before which each kind of row is of no more use, at `now`. */
   cutoffs(now: number): PurgeCutoffs {
+    // A token is accepted until `exp` plus the leeway, here and at verifiers: what refers to it
+    // (its session, its revocation entry) stays until then.
     const usable = now - this.#settings.skewMs;
     return {
       sessions: usable,
-      refreshTokens: usable,
+      revocations: usable,
       counters: now,
       audit: now - this.#settings.auditRetention * 1000,
     };
   }
 
-  /** Runs batches until one finds less than a full batch of every kind (or the cap is reached). */
-  async sweep(now: number): Promise<SweepResult> {
+  /**
+   * Runs batches until one finds less than a full batch of every kind, the cap is reached, or
+   * `signal` aborts (shutdown): then it stops between two batches, never inside one.
+   */
+  async sweep(now: number, signal?: AbortSignal): Promise<SweepResult> {
     const { batchSize, maxBatches } = this.#settings;
     const cutoffs = this.cutoffs(now);
-    const total: SweepResult = {
-      sessions: 0,
-      refreshTokens: 0,
-      counters: 0,
-      audit: 0,
-      batches: 0,
-      skipped: false,
-    };
-    while (total.batches < maxBatches) {
+    const total: SweepResult = { ...NOTHING_PURGED, batches: 0, skipped: false };
+    while (total.batches < maxBatches && signal?.aborted !== true) {
       const batch = await this.#store.purgeExpired(cutoffs, batchSize);
       if (batch === null) return { ...total, skipped: true };
       total.batches += 1;
-      total.sessions += batch.sessions;
-      total.refreshTokens += batch.refreshTokens;
-      total.counters += batch.counters;
-      total.audit += batch.audit;
-      if (Math.max(batch.sessions, batch.refreshTokens, batch.counters, batch.audit) < batchSize) break;
+      for (const kind of PURGED_KINDS) total[kind] += batch[kind];
+      if (PURGED_KINDS.every((kind) => batch[kind] < batchSize)) break;
       await yieldToRequests();
     }
     return total;

@@ -225,10 +225,12 @@ export class Sessions {
     }
   }
 
-  /** Drops revocations whose access tokens have all expired, in memory and in the store's log. */
-  async pruneRevocations(now: number): Promise<void> {
+  /**
+   * Drops in-memory revocations whose access tokens have all expired. The store's log is pruned
+   * by the cleanup job (`maintenance/cleanup.ts`), in bounded batches.
+   */
+  pruneRevocations(now: number): void {
     this.#revocations.prune(now);
-    await this.#store.pruneRevocations(now - this.#settings.policy.skewMs);
   }
 
   /** Checks a bearer token and that its session is not revoked (no store read: SPEC §3). */

@@ -228,4 +228,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_time ON audit_log (occurred_at);
     `,
   },
+  {
+    version: 6,
+    name: 'refresh tokens are deleted with their session, not by expiry',
+    // A spent token stays as long as its session (reuse detection, `purge.ts`), so the cleanup
+    // job finds tokens through `refresh_tokens_by_session`; the expiry index only cost every
+    // rotation's insert a write.
+    sqlite: 'DROP INDEX refresh_tokens_by_expiry;',
+    postgres: 'DROP INDEX refresh_tokens_by_expiry;',
+  },
 ];

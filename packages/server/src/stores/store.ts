@@ -46,12 +46,11 @@ export interface Store extends AdminStore {
    * unexpired (`accessExpiresAt > after`), with the cursor to ask from next time.
    */
   listRevocations(after: number, cursor: number): Promise<{ cursor: number; revoked: RevokedSession[] }>;
-  /** Forgets logged revocations whose access tokens all expired before `before`. */
-  pruneRevocations(before: number): Promise<void>;
   /**
    * One bounded batch of the cleanup job: deletes at most `limit` rows of each kind that nothing
-   * can use any more (`purge.ts`). `null` when another instance holds the cleanup lock
-   * (PostgreSQL), so N instances never sweep the same rows at once.
+   * can use any more (`purge.ts`): dead sessions with their refresh tokens, expired revocation-log
+   * entries and rate-limit windows, old audit entries. `null` when another instance holds the
+   * cleanup lock (PostgreSQL), so N instances never sweep the same rows at once.
    */
   purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null>;
   /**

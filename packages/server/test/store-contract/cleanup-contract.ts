@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PurgeCounts, PurgeCutoffs } from '../../src/stores/purge.ts';
+import { NOTHING_PURGED, type PurgeCounts, type PurgeCutoffs } from '../../src/stores/purge.ts';
 import type { Store } from '../../src/stores/store.ts';
 import { DAY, MINUTE, rotation, seedSession, T0 } from './fixtures.ts';
 
@@ -12,11 +12,11 @@ import { DAY, MINUTE, rotation, seedSession, T0 } from './fixtures.ts';
 export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => boolean): void {
   describe('cleanup (purgeExpired)', () => {
     const NOW = T0 + 40 * DAY;
-    const cutoffs: PurgeCutoffs = { sessions: NOW, refreshTokens: NOW, counters: NOW, audit: NOW - 30 * DAY };
+    const CUTOFFS: PurgeCutoffs = { sessions: NOW, revocations: NOW, counters: NOW, audit: NOW - 30 * DAY };
 
-    /** Batches of `limit` until one deletes nothing; every batch within the limit. */
-    async function purgeAll(limit: number): Promise<PurgeCounts> {
-      const total = { sessions: 0, refreshTokens: 0, counters: 0, audit: 0 };
+    /** Batches of `limit` until one deletes nothing; every batch within the limit of each kind. */
+    async function purgeAll(limit: number, cutoffs = CUTOFFS): Promise<PurgeCounts> {
+      const total = { ...NOTHING_PURGED };
       for (let round = 0; round < 50; round += 1) {
         const batch = await store().purgeExpired(cutoffs, limit);
         assert.ok(batch, 'no other instance holds the lock');
@@ -29,10 +29,9 @@ export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => b
       throw new Error('purgeExpired never ran out of rows');
     }
 
-    test('dead sessions and expired tokens go, in bounded batches; live ones and their spent tokens stay', async () => {
+    test('dead sessions go with every token, in bounded batches; live ones keep their spent tokens', async () => {
       // A session in use for ten days: its first token was spent and has expired since, its second
-      // was spent an hour ago and could still be replayed (reuse must stay detectable), its third
-      // is the live one.
+      // was spent an hour ago, its third is the live one.
       const live = await seedSession(store(), {
         session: { createdAt: NOW - 10 * DAY, expiresAt: NOW + 20 * DAY, idleExpiresAt: NOW - 3 * DAY },
       });
@@ -43,6 +42,14 @@ export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => b
       const expired = await Promise.all(
         [1, 2, 3].map(() => seedSession(store(), { user: live.user })), // idle-expired at T0 + 7 days
       );
+      // Refreshed four times on its first day, then never again: five tokens, all expired.
+      const busy = await seedSession(store(), { user: live.user });
+      let presented = busy.token.hash;
+      for (let hour = 1; hour <= 4; hour += 1) {
+        const next = rotation(presented, T0 + hour * 60 * MINUTE);
+        assert.equal((await store().rotateRefreshToken(next)).kind, 'rotated');
+        presented = next.successor.hash;
+      }
       /** A session of `live`'s user that would run for weeks yet, revoked at `revokedAt`. */
       const revoked = async (accessExpiresAt: number, revokedAt: number) => {
         const seeded = await seedSession(store(), {
@@ -58,28 +65,48 @@ export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => b
 
       const purged = await purgeAll(2);
       if (sessionsExpireByTtl()) {
-        // Redis drops each session and token at its own expiry (their keys' TTL); the sweep only
-        // has the SQL side's audit log to do.
+        // Redis drops each session and token by its keys' TTL (a spent token's lasts as long as
+        // its session's); the sweep has only the SQL side's audit log and the revocation log.
         assert.deepEqual([purged.sessions, purged.refreshTokens], [0, 0]);
-        assert.ok(await store().getSession(live.session.id));
-        return;
+      } else {
+        assert.equal(purged.sessions, 5, 'four expired sessions and one long-revoked');
+        // Counted one by one: the tokens went in batches before their sessions, none by cascade.
+        assert.equal(purged.refreshTokens, 3 + 5 + 1, 'every token of the dead sessions');
+        for (const gone of [...expired, busy, revokedLongAgo]) {
+          assert.equal(await store().getSession(gone.session.id), null);
+          assert.equal(await store().findSessionByRefreshToken(gone.token.hash), null, 'its tokens too');
+        }
+        assert.equal(await store().findSessionByRefreshToken(presented), null, 'its last token too');
       }
-      assert.equal(purged.sessions, 4, 'three expired and one long-revoked session');
-
-      assert.ok(await store().getSession(live.session.id));
       assert.ok(await store().getSession(revokedJustNow.session.id));
-      for (const gone of [...expired, revokedLongAgo]) {
-        assert.equal(await store().getSession(gone.session.id), null);
-        assert.equal(
-          await store().findSessionByRefreshToken(gone.token.hash),
-          null,
-          'its tokens went with it',
-        );
-      }
-      assert.equal(await store().findSessionByRefreshToken(live.token.hash), null, 'spent and expired');
-      assert.ok(await store().findSessionByRefreshToken(second.successor.hash), 'spent, within its lifetime');
+      assert.ok(await store().getSession(live.session.id));
       assert.ok(await store().findSessionByRefreshToken(third.successor.hash), 'the live token');
-      assert.deepEqual(await purgeAll(2), { sessions: 0, refreshTokens: 0, counters: 0, audit: 0 });
+      assert.ok(await store().findSessionByRefreshToken(second.successor.hash), 'spent an hour ago');
+      assert.deepEqual(
+        await store().findSessionByRefreshToken(live.token.hash),
+        await store().getSession(live.session.id),
+        'spent and expired, kept with its session',
+      );
+      assert.deepEqual(await purgeAll(2), NOTHING_PURGED);
+
+      // The first token, spent and past its own expiry: a thief refreshing the family could be
+      // holding the session, so presenting it still ends the session (SPEC §3 reuse).
+      const replay = await store().rotateRefreshToken(rotation(live.token.hash, NOW));
+      assert.equal(replay.kind, 'reused');
+    });
+
+    test('revocation-log entries go once their access tokens are past exp + leeway', async () => {
+      const short = await seedSession(store(), { session: { accessExpiresAt: T0 + MINUTE } });
+      const long = await seedSession(store(), { session: { accessExpiresAt: T0 + 10 * MINUTE } });
+      await store().revokeUserSessions(short.user.id, 'logout_all', T0);
+      await store().revokeUserSessions(long.user.id, 'logout_all', T0);
+      // The job's cutoff is `now - leeway`: an entry stays while its token could still be accepted.
+      const cutoffs = { ...CUTOFFS, sessions: T0, revocations: T0 + MINUTE + 1 };
+      assert.equal((await purgeAll(1, cutoffs)).revocations, 1);
+      assert.deepEqual(
+        (await store().listRevocations(0, 0)).revoked.map((entry) => entry.sessionId),
+        [long.session.id],
+      );
     });
 
     test('audit entries older than the retention go; newer ones stay', async () => {

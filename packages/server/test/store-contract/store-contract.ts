@@ -448,18 +448,6 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
         );
         assert.ok(next.cursor > all.cursor);
       });
-
-      test('pruneRevocations forgets entries whose tokens expired before the time given', async () => {
-        const short = await seedSession(store, { session: { accessExpiresAt: T0 + MINUTE } });
-        const long = await seedSession(store, { session: { accessExpiresAt: T0 + 10 * MINUTE } });
-        await store.revokeUserSessions(short.user.id, 'logout_all', T0);
-        await store.revokeUserSessions(long.user.id, 'logout_all', T0);
-        await store.pruneRevocations(T0 + MINUTE);
-        assert.deepEqual(
-          (await store.listRevocations(0, 0)).revoked.map((entry) => entry.sessionId),
-          [long.session.id],
-        );
-      });
     });
 
     describe('keys', () => {

@@ -4,9 +4,12 @@ import { MIGRATIONS } from '../migrations.ts';
 import {
   NOTHING_PURGED,
   PURGE_COUNTERS,
-  PURGE_STATEMENTS,
+  PURGE_REVOCATIONS,
+  PURGE_SESSIONS,
+  purgePlan,
   type PurgeCounts,
   type PurgeCutoffs,
+  type PurgeStatement,
 } from '../purge.ts';
 import {
   AUDIT_COLUMNS,
@@ -68,7 +71,6 @@ import {
 
 const UNIQUE_VIOLATION = '23505';
 const RETRY_AFTER_SECONDS = 5;
-const SWEEP_EVERY_HITS = 4096;
 
 export interface PostgresStoreOptions {
   /** Connections this instance may hold (default 10). */
@@ -93,7 +95,6 @@ export interface PostgresStoreOptions {
  */
 export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
-  #hitsSinceSweep = 0;
   #closed = false;
 
   private constructor(pool: pg.Pool) {
@@ -400,24 +401,31 @@ export class PostgresStore implements Store {
     });
   }
 
-  async pruneRevocations(before: number): Promise<void> {
-    await this.#guard(() =>
-      this.#pool.query('DELETE FROM revocations WHERE access_expires_at <= $1', [before]),
-    );
+  async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
+    const counts = await this.#purgeLocked([...PURGE_SESSIONS, PURGE_COUNTERS], cutoffs, limit, {
+      ...NOTHING_PURGED,
+    });
+    // Its own short transaction (see `PURGE_REVOCATIONS`); skipped if another instance took the
+    // lock in between, which then does it.
+    return counts && ((await this.#purgeLocked([PURGE_REVOCATIONS], cutoffs, limit, counts)) ?? counts);
   }
 
-  async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
+  /** One transaction under the cleanup lock; `null` when another instance holds it. */
+  async #purgeLocked(
+    statements: readonly PurgeStatement[],
+    cutoffs: PurgeCutoffs,
+    limit: number,
+    counts: PurgeCounts,
+  ): Promise<PurgeCounts | null> {
     return this.#guard(() =>
       this.#transaction(async (db) => {
         if (!(await tryLockCleanup(db))) return null;
-        const counts = { ...NOTHING_PURGED };
-        for (const { kind, sql } of [...PURGE_STATEMENTS, PURGE_COUNTERS]) {
-          const room = limit - counts[kind]; // two statements share the sessions' limit
-          if (room <= 0) continue;
-          const { rowCount } = await db.query(sql, [cutoffs[kind], room]);
-          counts[kind] += rowCount ?? 0;
+        const deleted = { ...counts };
+        for (const step of purgePlan(statements, cutoffs, limit, deleted)) {
+          const { rowCount } = await db.query(step.sql, [step.cutoff, step.room]);
+          deleted[step.kind] += rowCount ?? 0;
         }
-        return counts;
+        return deleted;
       }),
     );
   }
@@ -449,7 +457,8 @@ export class PostgresStore implements Store {
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
-    if (++this.#hitsSinceSweep >= SWEEP_EVERY_HITS) this.#sweepCounters(now);
+    // Windows that are over are deleted by the cleanup job (`PURGE_COUNTERS`), in bounded batches
+    // on one instance, so keys an attacker cycles through do not pile up.
     // One statement, atomic under concurrency from every instance: the row lock taken by the
     // conflict makes concurrent hits queue, and each sees the count the previous one left.
     const row = await this.#oneRow(
@@ -532,13 +541,6 @@ export class PostgresStore implements Store {
       );
       return updated.rowCount === 1;
     });
-  }
-
-  /** Forgets windows that are over, so keys an attacker cycles through do not pile up. */
-  #sweepCounters(now: number): void {
-    this.#hitsSinceSweep = 0;
-    // Best effort: a failed sweep is retried a few thousand hits later.
-    this.#pool.query('DELETE FROM rate_counters WHERE reset_at <= $1', [now]).catch(() => {});
   }
 
   async #one<T>(sql: string, params: unknown[], map: (row: Row) => T): Promise<T | null> {

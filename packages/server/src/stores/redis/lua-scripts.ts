@@ -7,8 +7,9 @@ import { LuaScript } from './redis-connection.ts';
  * Keys (every name starts with the prefix, `ARGV[1]`; every key has a time to live):
  * - `session:<id>`        hash: the session's fields and `ver`, its version; lives until the
  *                         session's absolute end plus `KEEP_MS`.
- * - `token:<hash>`        hash: a refresh token; lives until its own expiry plus `KEEP_MS` (long
- *                         enough for the grace window and to catch most reuse; see the docs).
+ * - `token:<hash>`        hash: a refresh token; lives until its own expiry plus `KEEP_MS`, and
+ *                         once spent until its session's absolute end plus `KEEP_MS`, so its
+ *                         reuse is caught for as long as the session can be refreshed.
  * - `user-sessions:<uid>` sorted set: the user's unrevoked sessions by absolute end; expired
  *                         members are trimmed at each login, revoked ones removed at revocation.
  * - `user-epoch:<uid>`    counter bumped when the user's password changes or the account is
@@ -165,6 +166,9 @@ if redis.call('HEXISTS', presented, 'consumedAt') == 1 or redis.call('EXISTS', s
   return redis.error_reply('refresh rotation lost its compare-and-set')
 end
 redis.call('HSET', presented, 'consumedAt', now, 'successorHash', ARGV[8], 'successorSealed', ARGV[9])
+-- Spent, it must outlive its own expiry: presenting it again ends the session for as long as the
+-- session can be refreshed (SPEC §3 reuse), so it lives as long as the session's key does.
+keep_for(presented, tonumber(redis.call('HGET', key, 'expiresAt')) - tonumber(now) + KEEP)
 redis.call('HSET', successor, 'sessionId', ARGV[3], 'parentHash', ARGV[2], 'createdAt', now, 'expiresAt', ARGV[10])
 redis.call('PEXPIRE', successor, ARGV[11])
 redis.call('HSET', key, 'idleExpiresAt', ARGV[10])
@@ -199,9 +203,12 @@ end
 return publish(out)
 `);
 
-/** ARGV: prefix, time. Forgets the log entries whose access tokens expired at or before it. */
+/**
+ * ARGV: prefix, time, limit. Forgets at most `limit` log entries whose access tokens expired
+ * before the time; answers how many.
+ */
 export const PRUNE_REVOCATIONS = script(`
-local gone = redis.call('ZRANGEBYSCORE', LOG_BY_EXP, '-inf', ARGV[2], 'LIMIT', 0, 5000)
+local gone = redis.call('ZRANGEBYSCORE', LOG_BY_EXP, '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 for i = 1, #gone, 500 do
   redis.call('ZREM', LOG, unpack(gone, i, math.min(i + 499, #gone)))
   redis.call('ZREM', LOG_BY_EXP, unpack(gone, i, math.min(i + 499, #gone)))

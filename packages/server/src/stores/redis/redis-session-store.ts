@@ -50,8 +50,6 @@ export type SqlStore = Store & {
 
 /** The most log entries one `listRevocations` page holds (as the SQL stores). */
 const PAGE = 10_000;
-/** `PRUNE_REVOCATIONS` removes at most this many entries a call. */
-const PRUNE_BATCH = 5000;
 
 /**
  * The scale-out store with Redis (`TESSERA_REDIS_URL`): sessions, refresh tokens, the revocation
@@ -260,20 +258,21 @@ export class RedisSessionStore implements Store {
     });
   }
 
-  async pruneRevocations(before: number): Promise<void> {
-    await guard(async () => {
-      let removed: number;
-      do removed = Number(await PRUNE_REVOCATIONS.run(this.#redis, [this.#prefix, before]));
-      while (removed >= PRUNE_BATCH);
-    });
-  }
-
   /**
-   * Sessions, refresh tokens and counters here carry a Redis TTL (their expiry), so Redis drops
-   * them itself; what is left to sweep is the SQL store's audit log (its session tables are empty).
+   * Sessions, refresh tokens and counters here carry a Redis TTL, so Redis drops them itself
+   * (`lua-scripts.ts`: a session at its absolute end, a spent token at its session's, both plus
+   * `KEEP_MS`; a counter with its window). What is left to sweep is the SQL store's audit log (its
+   * session tables are empty) and the revocation log, a sorted set whose TTL every revocation
+   * renews. The log is pruned only when the SQL store's batch ran: on PostgreSQL that means this
+   * instance held the cleanup lock.
    */
-  purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
-    return this.#sql.purgeExpired(cutoffs, limit);
+  async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
+    const counts = await this.#sql.purgeExpired(cutoffs, limit);
+    if (counts === null) return null;
+    const pruned = await guard(() =>
+      PRUNE_REVOCATIONS.run(this.#redis, [this.#prefix, cutoffs.revocations, limit]),
+    );
+    return { ...counts, revocations: counts.revocations + Number(pruned) };
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {

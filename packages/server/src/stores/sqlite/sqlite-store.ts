@@ -39,7 +39,15 @@ import {
   type Statement,
 } from '../admin-sql.ts';
 import { MIGRATIONS } from '../migrations.ts';
-import { NOTHING_PURGED, PURGE_STATEMENTS, type PurgeCounts, type PurgeCutoffs } from '../purge.ts';
+import {
+  NOTHING_PURGED,
+  PURGE_REVOCATIONS,
+  PURGE_SESSIONS,
+  purgedRows,
+  purgePlan,
+  type PurgeCounts,
+  type PurgeCutoffs,
+} from '../purge.ts';
 import {
   AUDIT_COLUMNS,
   auditValues,
@@ -60,6 +68,11 @@ import {
 
 /** Pages (4 KiB each) handed back to the file system per cleanup batch: about 4 MiB. */
 const VACUUM_PAGES_PER_BATCH = 1024;
+/** The cleanup's statements with SQLite's placeholders; counters live in memory here. */
+const SQLITE_PURGE = [...PURGE_SESSIONS, PURGE_REVOCATIONS].map((statement) => ({
+  ...statement,
+  sql: statement.sql.replaceAll('$', '?'),
+}));
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
@@ -330,26 +343,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  async pruneRevocations(before: number): Promise<void> {
-    await this.#write(() =>
-      this.#prepare('DELETE FROM revocations WHERE access_expires_at <= ?').run(before),
-    );
-  }
-
   async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts> {
     const counts = await this.#write(() => {
       const deleted = { ...NOTHING_PURGED };
-      for (const { kind, sql } of PURGE_STATEMENTS) {
-        const room = limit - deleted[kind]; // two statements share the sessions' limit
-        if (room > 0)
-          deleted[kind] += Number(this.#prepare(sql.replaceAll('$', '?')).run(cutoffs[kind], room).changes);
-      }
+      for (const step of purgePlan(SQLITE_PURGE, cutoffs, limit, deleted))
+        deleted[step.kind] += Number(this.#prepare(step.sql).run(step.cutoff, step.room).changes);
       return deleted;
     });
     // auto_vacuum = INCREMENTAL (see `open`): hand the pages the batch freed back to the file
     // system, a bounded number at a time, outside the group transaction (no other is open here:
     // node:sqlite runs each one to its end within one turn of the event loop).
-    if (counts.sessions + counts.refreshTokens + counts.audit > 0) {
+    if (purgedRows(counts) > 0) {
       this.#guard(() => this.#db.exec(`PRAGMA incremental_vacuum(${VACUUM_PAGES_PER_BATCH})`));
     }
     return counts;
