@@ -114,6 +114,27 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
         }
       });
 
+      test('a login that read the user before a demotion gets no session with the old role', async () => {
+        // Issue 12 §4, as it happens: login reads an admin, an admin demotes them while the
+        // password hashes, then login creates the session from what it read.
+        const admin = userRecord({ role: 'admin' });
+        await store.createUser(admin);
+        await store.createUser(userRecord({ role: 'admin' })); // so the demotion is allowed
+        const read = await store.getUserById(admin.id);
+        assert.ok(read);
+        const demoted = await store.updateUser(admin.id, { role: 'user' }, T0 + SECOND);
+        assert.equal(demoted.kind, 'updated');
+        const stale = sessionRecord(admin.id);
+        assert.equal(await store.createSession(stale, tokenRecord(stale), read), false);
+        assert.equal(await store.getSession(stale.id), null);
+        // With the role read again, the login goes through with the current role.
+        const current = await store.getUserById(admin.id);
+        assert.ok(current);
+        assert.equal(current.role, 'user');
+        const fresh = sessionRecord(admin.id);
+        assert.equal(await store.createSession(fresh, tokenRecord(fresh), current), true);
+      });
+
       test('listActiveSessions: live sessions of the user only, newest first', async () => {
         const { user, session: oldest } = await seedSession(store);
         const newest = await seedSession(store, { user, session: { createdAt: T0 + 2 * MINUTE } });

@@ -237,8 +237,9 @@ export class PostgresStore implements Store {
     return this.#guard(() =>
       this.#transaction(async (db) => {
         // FOR SHARE: a password or role change holding the user row makes this wait and then
-        // re-check the hash and role against the committed row; one that comes later waits for this session to commit
-        // and revokes it. Either way no session outlives the password it was verified against.
+        // re-check the hash and role against the committed row; one that comes later waits for this
+        // session to commit and revokes it. Either way no session outlives the password it was
+        // verified against, nor starts with a role the user no longer has.
         const inserted = await db.query(
           `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
              access_expires_at, revoked_at, revoke_reason, user_agent, ip)
