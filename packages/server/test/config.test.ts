@@ -25,6 +25,8 @@ test('defaults are the documented ones (SPEC §2)', () => {
   assert.deepEqual(config.trustProxy, []);
   assert.equal(config.earlyRefresh, 'allow');
   assert.equal(config.logFormat, 'json');
+  assert.equal(config.auditRetention, 90 * 86400);
+  assert.equal(config.cleanupInterval, 60);
 });
 
 test('every variable is honoured', () => {
@@ -46,6 +48,8 @@ test('every variable is honoured', () => {
     TESSERA_TRUST_PROXY: '10.0.0.0/8, 192.168.1.1,::1',
     TESSERA_EARLY_REFRESH: 'revoke',
     TESSERA_LOG_FORMAT: 'pretty',
+    TESSERA_AUDIT_RETENTION: '365d',
+    TESSERA_CLEANUP_INTERVAL: '5m',
   });
   assert.equal(config.port, 9000);
   assert.equal(config.host, '0.0.0.0');
@@ -64,6 +68,8 @@ test('every variable is honoured', () => {
   assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '192.168.1.1', '::1']);
   assert.equal(config.earlyRefresh, 'revoke');
   assert.equal(config.logFormat, 'pretty');
+  assert.equal(config.auditRetention, 365 * 86400);
+  assert.equal(config.cleanupInterval, 300);
 });
 
 test('a bad value stops start-up with a message naming the variable', () => {
@@ -87,6 +93,9 @@ test('a bad value stops start-up with a message naming the variable', () => {
     [{ TESSERA_TRUST_PROXY: '10.0.0.0/33' }, 'TESSERA_TRUST_PROXY'],
     [{ TESSERA_EARLY_REFRESH: 'sometimes' }, 'TESSERA_EARLY_REFRESH'],
     [{ TESSERA_LOG_FORMAT: 'yaml' }, 'TESSERA_LOG_FORMAT'],
+    [{ TESSERA_AUDIT_RETENTION: 'forever' }, 'TESSERA_AUDIT_RETENTION'],
+    [{ TESSERA_AUDIT_RETENTION: '0' }, 'TESSERA_AUDIT_RETENTION'],
+    [{ TESSERA_CLEANUP_INTERVAL: '0' }, 'TESSERA_CLEANUP_INTERVAL'],
     [{ TESSERA_REDIS_PREFIX: 'tessera *' }, 'TESSERA_REDIS_PREFIX'],
     [{ TESSERA_REDIS_URL: 'http://127.0.0.1:6379' }, 'TESSERA_REDIS_URL'],
     [{ TESSERA_HS256_SECRET: Buffer.alloc(31, 1).toString('base64url') }, 'TESSERA_HS256_SECRET'],
