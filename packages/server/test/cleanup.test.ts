@@ -13,7 +13,7 @@ import { NOTHING_PURGED } from '../src/stores/purge.ts';
 import { SqliteStore } from '../src/stores/sqlite/sqlite-store.ts';
 import { createTestSchema, testPostgresUrl } from './helpers/postgres.ts';
 import { call, login, signupAndLogin, startServer } from './helpers/test-server.ts';
-import { DAY, sessionRecord, T0, tokenRecord, userRecord } from './store-contract/fixtures.ts';
+import { DAY, rotation, sessionRecord, T0, tokenRecord, userRecord } from './store-contract/fixtures.ts';
 
 // Issue 12 §2: what the cleanup job deletes, in batches, and that the SQLite file gives the space
 // back. The contract suite pins what `purgeExpired` keeps; these tests pin the job around it.
@@ -114,6 +114,47 @@ describe('the cleanup job on SQLite', () => {
 
 const postgresUrl = testPostgresUrl();
 if (postgresUrl !== undefined) {
+  test('on PostgreSQL a batch and late replays of the tokens it deletes never deadlock', async () => {
+    // Sessions idle since their first day (their absolute end still weeks away), each with a
+    // family of five tokens; their old tokens are replayed while the job deletes them. A rotation
+    // locks token, session and successor; the batch deletes tokens in its own order.
+    const schema = await createTestSchema(postgresUrl);
+    const store = await PostgresStore.open(schema.url, { maxConnections: 20 });
+    try {
+      const user = userRecord();
+      await store.createUser(user);
+      const families: string[][] = [];
+      for (let i = 0; i < 40; i += 1) {
+        const session = sessionRecord(user.id);
+        const first = tokenRecord(session);
+        await store.createSession(session, first, user);
+        const family = [first.hash];
+        for (let hour = 1; hour <= 4; hour += 1) {
+          const next = rotation(family.at(-1)!, T0 + hour * 3_600_000);
+          assert.equal((await store.rotateRefreshToken(next)).kind, 'rotated');
+          family.push(next.successor.hash);
+        }
+        families.push(family);
+      }
+      const now = T0 + 8 * DAY;
+      const cleanup = new Cleanup(store, { auditRetention: 90 * 86_400, skewMs: 30_000, batchSize: 7 });
+      const replays = families.flatMap((family) =>
+        family.slice(0, 3).map((hash) => store.rotateRefreshToken(rotation(hash, now))),
+      );
+      const sweeps = [cleanup.sweep(now), cleanup.sweep(now)];
+      const outcomes = await Promise.all(replays); // a deadlock would reject one of them
+      await Promise.all(sweeps);
+      for (const outcome of outcomes) assert.ok(['reused', 'rejected'].includes(outcome.kind), outcome.kind);
+      const rest = await cleanup.sweep(now);
+      assert.equal(rest.skipped, false);
+      for (const family of families)
+        assert.equal(await store.findSessionByRefreshToken(family[0]!), null, 'all swept in the end');
+    } finally {
+      await store.close();
+      await schema.drop();
+    }
+  });
+
   test('on PostgreSQL one instance sweeps at a time: another finds the lock taken and skips', async () => {
     const schema = await createTestSchema(postgresUrl);
     const [first, second] = [await PostgresStore.open(schema.url), await PostgresStore.open(schema.url)];

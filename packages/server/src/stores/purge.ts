@@ -42,7 +42,13 @@ export interface PurgeStatement {
   kind: keyof PurgeCounts;
   /** Which cutoff is `$1`. */
   cutoff: keyof PurgeCutoffs;
+  /** `$1` the cutoff, `$2` the room left; its rows are chosen by the one `LIMIT $2`. */
   sql: string;
+  /**
+   * On PostgreSQL, the alias of the rows a rotation may hold locked (its token, its session, its
+   * successor, taken in that order): they are skipped instead of waited for (`postgresPurge`).
+   */
+  skipLocked?: 's' | 't';
 }
 
 /**
@@ -67,12 +73,14 @@ export const PURGE_SESSIONS: readonly PurgeStatement[] = [
   ...DEAD_SESSIONS.map((dead) => ({
     kind: 'refreshTokens' as const,
     cutoff: 'sessions' as const,
+    skipLocked: 't' as const,
     sql: `DELETE FROM refresh_tokens WHERE hash IN (SELECT t.hash FROM sessions s
             JOIN refresh_tokens t ON t.session_id = s.id WHERE ${dead} LIMIT $2)`,
   })),
   ...DEAD_SESSIONS.map((dead) => ({
     kind: 'sessions' as const,
     cutoff: 'sessions' as const,
+    skipLocked: 's' as const,
     sql: `DELETE FROM sessions WHERE id IN (SELECT s.id FROM sessions s WHERE ${dead}
             AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id) LIMIT $2)`,
   })),
@@ -103,6 +111,32 @@ export const PURGE_REVOCATIONS: PurgeStatement = {
   sql: `DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations
           WHERE access_expires_at < $1 LIMIT $2)`,
 };
+
+/** The statements as SQLite takes them: `?n` placeholders. */
+export function sqlitePurge(statements: readonly PurgeStatement[]): PurgeStatement[] {
+  return statements.map((statement) => ({ ...statement, sql: statement.sql.replaceAll('$', '?') }));
+}
+
+/**
+ * The statements as PostgreSQL runs them. A batch deletes a dead session's tokens in one order
+ * while a rotation presenting one of them (a late replay) locks the token, the session and the
+ * successor in another: waiting on each other would be a deadlock, which PostgreSQL breaks by
+ * failing one of them. `SKIP LOCKED` leaves rows in use to the next batch instead, so the batch
+ * never waits on a rotation.
+ */
+export function postgresPurge(statements: readonly PurgeStatement[]): PurgeStatement[] {
+  return statements.map((statement) =>
+    statement.skipLocked === undefined
+      ? statement
+      : {
+          ...statement,
+          sql: statement.sql.replace(
+            'LIMIT $2',
+            `LIMIT $2 FOR UPDATE OF ${statement.skipLocked} SKIP LOCKED`,
+          ),
+        },
+  );
+}
 
 /** One statement to run: `$1` is `cutoff`, `$2` is `room`; add what it deleted to `kind`. */
 export interface PurgeStep {

@@ -6,6 +6,7 @@ import {
   PURGE_COUNTERS,
   PURGE_REVOCATIONS,
   PURGE_SESSIONS,
+  postgresPurge,
   purgePlan,
   type PurgeCounts,
   type PurgeCutoffs,
@@ -71,6 +72,8 @@ import {
 
 const UNIQUE_VIOLATION = '23505';
 const RETRY_AFTER_SECONDS = 5;
+/** The cleanup's statements but the revocation log's, which runs in a transaction of its own. */
+const POSTGRES_PURGE = postgresPurge([...PURGE_SESSIONS, PURGE_COUNTERS]);
 
 export interface PostgresStoreOptions {
   /** Connections this instance may hold (default 10). */
@@ -295,20 +298,24 @@ export class PostgresStore implements Store {
       this.#transaction(async (db): Promise<RotationOutcome> => {
         const { now } = request;
         // Lock, then decide: each row stays locked until commit, so a concurrent rotation of the
-        // same token waits on the first SELECT and then reads what this one committed.
-        const token = await one(
+        // same family waits on the first SELECT and then reads what this one committed. The
+        // session first, then its tokens: two rotations of one family (a token and its successor,
+        // from two tabs or a replay) take the locks in the same order, where token-first had each
+        // hold a token the other needed (a deadlock, failed by PostgreSQL as a 503).
+        const session = await one(
           db,
-          'SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE',
+          `SELECT s.* FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE t.hash = $1
+           FOR UPDATE OF s`,
           [request.presentedHash],
-          tokenFromRow,
+          sessionFromRow,
         );
-        const session =
-          token &&
+        const token =
+          session &&
           (await one(
             db,
-            'SELECT * FROM sessions WHERE id = $1 FOR UPDATE',
-            [token.sessionId],
-            sessionFromRow,
+            'SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE',
+            [request.presentedHash],
+            tokenFromRow,
           ));
         const successor =
           token?.successorHash != null
@@ -403,7 +410,7 @@ export class PostgresStore implements Store {
   }
 
   async purgeExpired(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeCounts | null> {
-    const counts = await this.#purgeLocked([...PURGE_SESSIONS, PURGE_COUNTERS], cutoffs, limit, {
+    const counts = await this.#purgeLocked(POSTGRES_PURGE, cutoffs, limit, {
       ...NOTHING_PURGED,
     });
     // Its own short transaction (see `PURGE_REVOCATIONS`); skipped if another instance took the

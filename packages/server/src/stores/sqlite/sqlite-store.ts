@@ -45,6 +45,7 @@ import {
   PURGE_SESSIONS,
   purgedRows,
   purgePlan,
+  sqlitePurge,
   type PurgeCounts,
   type PurgeCutoffs,
 } from '../purge.ts';
@@ -69,10 +70,7 @@ import {
 /** Pages (4 KiB each) handed back to the file system per cleanup batch: about 4 MiB. */
 const VACUUM_PAGES_PER_BATCH = 1024;
 /** The cleanup's statements with SQLite's placeholders; counters live in memory here. */
-const SQLITE_PURGE = [...PURGE_SESSIONS, PURGE_REVOCATIONS].map((statement) => ({
-  ...statement,
-  sql: statement.sql.replaceAll('$', '?'),
-}));
+const SQLITE_PURGE = sqlitePurge([...PURGE_SESSIONS, PURGE_REVOCATIONS]);
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
