@@ -277,7 +277,7 @@ function report(run: {
   if (last) {
     const peak = Math.max(...run.storage.map((sample) => sample.rows));
     out.push(
-      `  storage: ${run.storage.length} samples, rows peak ${peak}, last ${last.rows}; file last ${mib(last.bytes)}`,
+      `  storage: ${run.storage.length} samples, rows peak ${peak}, last ${last.rows}, ${last.written} written in all; file last ${mib(last.bytes)}, its WAL ${mib(last.walBytes)}`,
     );
   }
   out.push('answers (step, status, code: count):');
