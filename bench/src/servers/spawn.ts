@@ -65,15 +65,19 @@ export async function spawnAnnounced(
   return handle(child, url);
 }
 
-/** Starts `node <script> <args>` and waits until `readyUrl` answers 200 (at most 20 s). */
+/**
+ * Starts `node <nodeArgs> <script> <args>` and waits until `readyUrl` answers 200 (at most 20 s).
+ * `nodeArgs` are flags for node itself (a diagnosis comparing V8 settings); none by default.
+ */
 export async function spawnPolled(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   url: string,
   readyPath: string,
+  nodeArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: childEnv(env),
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -16,9 +16,15 @@ export interface TesseraProcess extends ServerProcess {
  * otherwise. The limits meant for attackers (per-address rate limit, failures per account) are
  * lifted: a load generator on one address would otherwise be measured against them, not Tessera.
  * Otherwise at the defaults a user runs (issue 12 §3), logging at `info` included: one line per
- * request, written to the child's stdout, which the harness discards.
+ * request, written to the child's stdout, which the harness discards. `nodeArgs` go to node
+ * before the script: none, as `tessera serve` runs, unless a diagnosis compares V8 settings; `cli`
+ * is this checkout's unless a diagnosis compares code with another's.
  */
-export async function startTessera(settings: Record<string, string> = {}): Promise<TesseraProcess> {
+export async function startTessera(
+  settings: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+  cli: string = CLI,
+): Promise<TesseraProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -34,7 +40,7 @@ export async function startTessera(settings: Record<string, string> = {}): Promi
     TESSERA_LOGIN_MAX_FAILURES: '1000000',
     ...settings,
   });
-  const server = await spawnPolled(CLI, ['serve'], env, url, '/readyz');
+  const server = await spawnPolled(cli, ['serve'], env, url, '/readyz', nodeArgs);
   return {
     ...server,
     databaseUrl,
