@@ -67,7 +67,10 @@ if (redisUrl !== undefined) {
         await store.rotateRefreshToken(rotation(reused.token.hash, T0 + 2 * MINUTE)); // reuse
         await store.revokeUserSessions(user.id, 'logout_all', T0 + 3 * MINUTE);
         await store.hitCounter('login:someone', MINUTE, T0);
-        await store.purgeExpired({ sessions: T0, revocations: T0, counters: T0, audit: T0 }, 100);
+        await store.purgeExpired(
+          { sessions: T0, revocations: T0, counters: T0, audit: T0, oneTimeTokens: T0, mail: T0 },
+          100,
+        );
         await seedSession(store); // one live session, so a user index remains
 
         const keys = await keysUnder(redisUrl, prefix);

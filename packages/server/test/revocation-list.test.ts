@@ -61,7 +61,10 @@ test("the store's revocation log forgets entries once their tokens have expired"
     assert.equal((await store.revokeUserSessions('u1', 'logout_all', now)).length, 2);
     assert.equal((await store.listRevocations(0, 0)).revoked.length, 2);
     // The cleanup job's batch: entries whose tokens expired strictly before the cutoff go.
-    await store.purgeExpired({ sessions: 0, revocations: now + 60_001, counters: 0, audit: 0 }, 100);
+    await store.purgeExpired(
+      { sessions: 0, revocations: now + 60_001, counters: 0, audit: 0, oneTimeTokens: 0, mail: 0 },
+      100,
+    );
     const left = await store.listRevocations(0, 0);
     assert.deepEqual(
       left.revoked.map((entry) => entry.sessionId),

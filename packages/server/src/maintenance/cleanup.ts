@@ -31,6 +31,7 @@ const DEFAULT_BATCH_SIZE = 200;
  * a token that must eventually go) leaves, so the job keeps up; a larger backlog takes more sweeps.
  */
 const DEFAULT_MAX_BATCHES = 2000;
+const MAIL_KEPT_MS = 24 * 3600_000;
 const PURGED_KINDS = Object.keys(NOTHING_PURGED) as (keyof PurgeCounts)[];
 
 /**
@@ -62,6 +63,9 @@ export class Cleanup {
       revocations: usable,
       counters: now,
       audit: now - this.#settings.auditRetention * 1000,
+      oneTimeTokens: now,
+      // A day of delivered (blanked) rows: enough to answer "was it sent?" from the database.
+      mail: now - MAIL_KEPT_MS,
     };
   }
 

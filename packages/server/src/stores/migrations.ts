@@ -237,4 +237,50 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'DROP INDEX refresh_tokens_by_expiry;',
     postgres: 'DROP INDEX refresh_tokens_by_expiry;',
   },
+  {
+    version: 7,
+    name: 'one-time tokens and the mail outbox',
+    sqlite: recoveryTables('INTEGER', ' STRICT'),
+    postgres: recoveryTables('BIGINT', ''),
+  },
 ];
+
+/** Migration 7's tables, the same in both stores but for the integer type and `STRICT`. */
+function recoveryTables(int: 'INTEGER' | 'BIGINT', strict: ' STRICT' | ''): string {
+  return `
+      -- Issue 13. A token is kept only as its SHA-256 (hash); binding ties it to the user's email
+      -- and password hash when issued (recovery-store.ts), so any change of either kills it.
+      CREATE TABLE one_time_tokens (
+        hash TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        binding TEXT NOT NULL,
+        created_at ${int} NOT NULL,
+        expires_at ${int} NOT NULL,
+        consumed_at ${int}
+      )${strict};
+      CREATE INDEX one_time_tokens_by_user ON one_time_tokens (user_id);
+      CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+
+      -- Mail committed with the write that caused it, delivered by the sender (mail/mail-sender.ts).
+      -- Subject and bodies are blanked once sent or given up: a link's token lives here only
+      -- until its delivery.
+      CREATE TABLE mail_outbox (
+        id TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        template TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text_body TEXT NOT NULL,
+        html_body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'given_up')),
+        attempts ${int} NOT NULL DEFAULT 0,
+        created_at ${int} NOT NULL,
+        next_attempt_at ${int} NOT NULL,
+        leased_until ${int} NOT NULL DEFAULT 0,
+        settled_at ${int},
+        last_error TEXT
+      )${strict};
+      CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE state = 'queued';
+      CREATE INDEX mail_outbox_by_settled ON mail_outbox (settled_at) WHERE state <> 'queued';
+    `;
+}

@@ -18,6 +18,10 @@ export interface PurgeCutoffs {
   counters: number;
   /** Audit entries that occurred before this (`TESSERA_AUDIT_RETENTION`). */
   audit: number;
+  /** One-time tokens (reset links) that expired before this, spent or not. */
+  oneTimeTokens: number;
+  /** Outbox messages sent or given up before this (their content is already blank). */
+  mail: number;
 }
 
 /** How many rows one batch deleted, by kind. */
@@ -27,6 +31,8 @@ export interface PurgeCounts {
   revocations: number;
   counters: number;
   audit: number;
+  oneTimeTokens: number;
+  mail: number;
 }
 
 export const NOTHING_PURGED: PurgeCounts = {
@@ -35,6 +41,8 @@ export const NOTHING_PURGED: PurgeCounts = {
   revocations: 0,
   counters: 0,
   audit: 0,
+  oneTimeTokens: 0,
+  mail: 0,
 };
 
 export interface PurgeStatement {
@@ -89,6 +97,22 @@ export const PURGE_SESSIONS: readonly PurgeStatement[] = [
     cutoff: 'audit',
     sql: `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log
             WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)`,
+  },
+];
+
+/** Account recovery (issue 13): dead links, and delivered mail once it has been kept a while. */
+export const PURGE_RECOVERY: readonly PurgeStatement[] = [
+  {
+    kind: 'oneTimeTokens',
+    cutoff: 'oneTimeTokens',
+    sql: `DELETE FROM one_time_tokens WHERE hash IN (SELECT hash FROM one_time_tokens
+            WHERE expires_at < $1 LIMIT $2)`,
+  },
+  {
+    kind: 'mail',
+    cutoff: 'mail',
+    sql: `DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox
+            WHERE state <> 'queued' AND settled_at < $1 LIMIT $2)`,
   },
 ];
 
@@ -165,5 +189,13 @@ export function* purgePlan(
 
 /** The rows of every kind added up (a batch that deleted nothing, or the log line). */
 export function purgedRows(counts: PurgeCounts): number {
-  return counts.sessions + counts.refreshTokens + counts.revocations + counts.counters + counts.audit;
+  return (
+    counts.sessions +
+    counts.refreshTokens +
+    counts.revocations +
+    counts.counters +
+    counts.audit +
+    counts.oneTimeTokens +
+    counts.mail
+  );
 }

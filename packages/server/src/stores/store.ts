@@ -1,4 +1,6 @@
+import type { OutboxStore } from './outbox/outbox-store.ts';
 import type { PurgeCounts, PurgeCutoffs } from './purge.ts';
+import type { RecoveryStore } from './recovery/recovery-store.ts';
 
 /**
  * The one storage interface every backend implements (SQLite, PostgreSQL, and PostgreSQL or SQLite
@@ -7,6 +9,13 @@ import type { PurgeCounts, PurgeCutoffs } from './purge.ts';
  * of it is committed before the promise resolves, or none of it is.
  */
 export interface Store extends AdminStore {
+  /**
+   * Concerns added since issue 13 live in parts of their own (`recovery/`, `outbox/`): small
+   * interfaces with one SQL implementation each, shared by both SQL stores through `sql-plan.ts`.
+   */
+  readonly recovery: RecoveryStore;
+  readonly outbox: OutboxStore;
+
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -152,6 +161,8 @@ export type AuditAction =
   | 'session_revoked'
   | 'sessions_revoked'
   | 'password_changed'
+  | 'password_reset_requested'
+  | 'password_reset'
   | 'role_changed'
   | 'user_disabled'
   | 'user_enabled'

@@ -12,7 +12,14 @@ import { DAY, MINUTE, rotation, seedSession, T0 } from './fixtures.ts';
 export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => boolean): void {
   describe('cleanup (purgeExpired)', () => {
     const NOW = T0 + 40 * DAY;
-    const CUTOFFS: PurgeCutoffs = { sessions: NOW, revocations: NOW, counters: NOW, audit: NOW - 30 * DAY };
+    const CUTOFFS: PurgeCutoffs = {
+      sessions: NOW,
+      revocations: NOW,
+      counters: NOW,
+      audit: NOW - 30 * DAY,
+      oneTimeTokens: NOW,
+      mail: NOW - DAY,
+    };
 
     /** Batches of `limit` until one deletes nothing; every batch within the limit of each kind. */
     async function purgeAll(limit: number, cutoffs = CUTOFFS): Promise<PurgeCounts> {

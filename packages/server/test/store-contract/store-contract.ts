@@ -4,6 +4,7 @@ import { EmailTakenError } from '@tessera/protocol';
 import type { RotationOutcome, Store } from '../../src/stores/store.ts';
 import { adminContract } from './admin-contract.ts';
 import { cleanupContract } from './cleanup-contract.ts';
+import { recoveryContract } from './recovery-contract.ts';
 import {
   DAY,
   keyRecord,
@@ -512,6 +513,7 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
     });
 
     adminContract(() => store);
+    recoveryContract(() => store);
     cleanupContract(
       () => store,
       () => opened.sessionsExpireByTtl === true,

@@ -4,6 +4,7 @@ import { MIGRATIONS } from '../migrations.ts';
 import {
   NOTHING_PURGED,
   PURGE_COUNTERS,
+  PURGE_RECOVERY,
   PURGE_REVOCATIONS,
   PURGE_SESSIONS,
   postgresPurge,
@@ -59,6 +60,11 @@ import {
   USER_AND_ADMINS_SQL,
   usersPage,
 } from '../admin-sql.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { SqlOutboxStore } from '../outbox/sql-outbox-store.ts';
+import type { RecoveryStore } from '../recovery/recovery-store.ts';
+import { SqlRecoveryStore } from '../recovery/sql-recovery-store.ts';
+import { runPlanAsync, type SqlPlan } from '../sql-plan.ts';
 import {
   counterFromRow,
   insertToken,
@@ -73,7 +79,7 @@ import {
 const UNIQUE_VIOLATION = '23505';
 const RETRY_AFTER_SECONDS = 5;
 /** The cleanup's statements but the revocation log's, which runs in a transaction of its own. */
-const POSTGRES_PURGE = postgresPurge([...PURGE_SESSIONS, PURGE_COUNTERS]);
+const POSTGRES_PURGE = postgresPurge([...PURGE_SESSIONS, ...PURGE_RECOVERY, PURGE_COUNTERS]);
 
 export interface PostgresStoreOptions {
   /** Connections this instance may hold (default 10). */
@@ -100,8 +106,20 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   #closed = false;
 
+  readonly recovery: RecoveryStore = new SqlRecoveryStore(this);
+  readonly outbox: OutboxStore = new SqlOutboxStore(this);
+
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
+  }
+
+  /** A plan shared with SQLite (`sql-plan.ts`), run in one transaction. */
+  runPlan<T>(plan: () => SqlPlan<T>): Promise<T> {
+    return this.#guard(() =>
+      this.#transaction((db) =>
+        runPlanAsync(plan(), async (query) => (await db.query<Row>(query.sql, query.params)).rows),
+      ),
+    );
   }
 
   /**

@@ -22,7 +22,9 @@ import type {
   UserRecord,
   VerifiedLogin,
 } from '../store.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { PurgeCounts, PurgeCutoffs } from '../purge.ts';
+import type { RecoveryStore } from '../recovery/recovery-store.ts';
 import {
   CREATE_SESSION,
   HIT_COUNTER,
@@ -70,11 +72,26 @@ export class RedisSessionStore implements Store {
   readonly #rotations = new SerialByKey();
   #closed = false;
 
+  /** The mail outbox stays in the SQL store: a message is committed with its cause's SQL write. */
+  readonly outbox: OutboxStore;
+  /** Tokens and the password in SQL; the reset's revocations here, as in `changePassword`. */
+  readonly recovery: RecoveryStore;
+
   private constructor(sql: SqlStore, redis: Redis, subscriber: Redis, prefix: string) {
     this.#sql = sql;
     this.#redis = redis;
     this.#prefix = prefix;
     this.#channel = new RevocationChannel(subscriber, `${prefix}revoked`);
+    this.outbox = sql.outbox;
+    this.recovery = {
+      issueToken: (token, mail) => sql.recovery.issueToken(token, mail),
+      resetPassword: async (reset) => {
+        const outcome = await sql.recovery.resetPassword(reset);
+        if (outcome.kind !== 'reset') return outcome;
+        const revoked = await this.#endUserSessions(outcome.user.id, 'password_changed', reset.now, null);
+        return { ...outcome, revoked: [...outcome.revoked, ...revoked] };
+      },
+    };
   }
 
   /**

@@ -41,6 +41,7 @@ import {
 import { MIGRATIONS } from '../migrations.ts';
 import {
   NOTHING_PURGED,
+  PURGE_RECOVERY,
   PURGE_REVOCATIONS,
   PURGE_SESSIONS,
   purgedRows,
@@ -49,6 +50,11 @@ import {
   type PurgeCounts,
   type PurgeCutoffs,
 } from '../purge.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { SqlOutboxStore } from '../outbox/sql-outbox-store.ts';
+import type { RecoveryStore } from '../recovery/recovery-store.ts';
+import { SqlRecoveryStore } from '../recovery/sql-recovery-store.ts';
+import { runPlanSync, type SqlPlan } from '../sql-plan.ts';
 import {
   AUDIT_COLUMNS,
   auditValues,
@@ -70,7 +76,7 @@ import {
 /** Pages (4 KiB each) handed back to the file system per cleanup batch: about 4 MiB. */
 const VACUUM_PAGES_PER_BATCH = 1024;
 /** The cleanup's statements with SQLite's placeholders; counters live in memory here. */
-const SQLITE_PURGE = sqlitePurge([...PURGE_SESSIONS, PURGE_REVOCATIONS]);
+const SQLITE_PURGE = sqlitePurge([...PURGE_SESSIONS, ...PURGE_RECOVERY, PURGE_REVOCATIONS]);
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
@@ -91,9 +97,21 @@ export class SqliteStore implements Store {
   // Compiling a statement costs more than running these ones: each SQL text is prepared once.
   readonly #statements = new Map<string, StatementSync>();
 
+  readonly recovery: RecoveryStore = new SqlRecoveryStore(this);
+  readonly outbox: OutboxStore = new SqlOutboxStore(this);
+
   private constructor(db: DatabaseSync) {
     this.#db = db;
     this.#writes = new GroupCommit(db, toStoreError);
+  }
+
+  /** A plan shared with PostgreSQL (`sql-plan.ts`), run as one write of the group commit. */
+  runPlan<T>(plan: () => SqlPlan<T>): Promise<T> {
+    return this.#write(() =>
+      runPlanSync(plan(), (query) =>
+        this.#prepare(forSqlite(query.sqlite ?? query.sql)).all(...query.params),
+      ),
+    );
   }
 
   /**

@@ -1,0 +1,228 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { OutboxMessage } from '../../src/stores/outbox/outbox-store.ts';
+import { bindingOf, type OneTimeTokenRecord } from '../../src/stores/recovery/recovery-store.ts';
+import type { Store, UserRecord } from '../../src/stores/store.ts';
+import { DAY, MINUTE, randomHash, seedSession, SECOND, T0 } from './fixtures.ts';
+
+function mailFor(user: UserRecord, overrides: Partial<OutboxMessage> = {}): OutboxMessage {
+  return {
+    id: randomUUID(),
+    recipient: user.email,
+    template: 'password_reset',
+    subject: 'Reset your password',
+    text: 'text body',
+    html: '<p>html body</p>',
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function resetToken(user: UserRecord, overrides: Partial<OneTimeTokenRecord> = {}): OneTimeTokenRecord {
+  return {
+    hash: randomHash(),
+    purpose: 'password_reset',
+    userId: user.id,
+    binding: bindingOf(user),
+    createdAt: T0,
+    expiresAt: T0 + 30 * MINUTE,
+    ...overrides,
+  };
+}
+
+/** Account recovery (issue 13): one-time tokens and the mail queued with them. */
+export function recoveryContract(store: () => Store): void {
+  describe('recovery: one-time tokens', () => {
+    test('a reset spends the token, sets the hash, revokes every session, logs the revocations', async () => {
+      const { user, session } = await seedSession(store());
+      const other = await seedSession(store(), { user });
+      const token = resetToken(user);
+      await store().recovery.issueToken(token, mailFor(user));
+      const now = T0 + MINUTE;
+      const outcome = await store().recovery.resetPassword({
+        tokenHash: token.hash,
+        newPasswordHash: 'new-hash',
+        now,
+      });
+      assert.equal(outcome.kind, 'reset');
+      if (outcome.kind !== 'reset') return;
+      assert.equal(outcome.user.passwordHash, 'new-hash');
+      assert.equal((await store().getUserById(user.id))?.passwordHash, 'new-hash');
+      assert.deepEqual(
+        outcome.revoked.map((entry) => entry.sessionId).sort(),
+        [session.id, other.session.id].sort(),
+      );
+      for (const id of [session.id, other.session.id])
+        assert.notEqual((await store().getSession(id))?.revokedAt, null);
+      const log = await store().listRevocations(0, 0);
+      assert.deepEqual(
+        log.revoked.map((entry) => entry.sessionId).sort(),
+        [session.id, other.session.id].sort(),
+      );
+      // Single use.
+      const again = await store().recovery.resetPassword({
+        tokenHash: token.hash,
+        newPasswordHash: 'x',
+        now,
+      });
+      assert.equal(again.kind, 'invalid');
+      assert.equal((await store().getUserById(user.id))?.passwordHash, 'new-hash');
+    });
+
+    test('expired, unknown, stale-bound and disabled-account tokens change nothing', async () => {
+      const { user } = await seedSession(store());
+      const expired = resetToken(user, { expiresAt: T0 + MINUTE });
+      const stale = resetToken(user, { binding: bindingOf({ ...user, passwordHash: 'an older hash' }) });
+      await store().recovery.issueToken(expired, mailFor(user));
+      await store().recovery.issueToken(stale, mailFor(user));
+      const now = T0 + MINUTE;
+      for (const tokenHash of [expired.hash, stale.hash, randomHash()]) {
+        const outcome = await store().recovery.resetPassword({ tokenHash, newPasswordHash: 'new-hash', now });
+        assert.equal(outcome.kind, 'invalid');
+      }
+      const disabled = await seedSession(store());
+      const live = resetToken(disabled.user);
+      await store().recovery.issueToken(live, mailFor(disabled.user));
+      await store().updateUser(disabled.user.id, { disabled: true }, now);
+      assert.equal(
+        (await store().recovery.resetPassword({ tokenHash: live.hash, newPasswordHash: 'new-hash', now }))
+          .kind,
+        'invalid',
+      );
+      assert.equal((await store().getUserById(user.id))?.passwordHash, user.passwordHash);
+      assert.equal((await store().getUserById(disabled.user.id))?.passwordHash, disabled.user.passwordHash);
+    });
+
+    test("a reset kills the user's other outstanding tokens", async () => {
+      const { user } = await seedSession(store());
+      const first = resetToken(user);
+      const second = resetToken(user);
+      await store().recovery.issueToken(first, mailFor(user));
+      await store().recovery.issueToken(second, mailFor(user));
+      const now = T0 + SECOND;
+      assert.equal(
+        (await store().recovery.resetPassword({ tokenHash: first.hash, newPasswordHash: 'h1', now })).kind,
+        'reset',
+      );
+      assert.equal(
+        (await store().recovery.resetPassword({ tokenHash: second.hash, newPasswordHash: 'h2', now })).kind,
+        'invalid',
+      );
+      assert.equal((await store().getUserById(user.id))?.passwordHash, 'h1');
+    });
+
+    test('concurrent resets with one token: exactly one succeeds', async () => {
+      const { user } = await seedSession(store());
+      const token = resetToken(user);
+      await store().recovery.issueToken(token, mailFor(user));
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store().recovery.resetPassword({
+            tokenHash: token.hash,
+            newPasswordHash: `hash-${i}`,
+            now: T0 + SECOND,
+          }),
+        ),
+      );
+      const winners = outcomes.flatMap((outcome, i) => (outcome.kind === 'reset' ? [i] : []));
+      assert.equal(winners.length, 1);
+      assert.equal((await store().getUserById(user.id))?.passwordHash, `hash-${winners[0]}`);
+    });
+
+    test('the token and its mail commit together: a token that cannot be stored queues no mail', async () => {
+      const { user } = await seedSession(store());
+      const token = resetToken(user);
+      await store().recovery.issueToken(token, mailFor(user));
+      await assert.rejects(store().recovery.issueToken(token, mailFor(user, { subject: 'the duplicate' })));
+      const due = await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 10);
+      assert.deepEqual(
+        due.map((message) => message.subject),
+        ['Reset your password'],
+      );
+    });
+  });
+
+  describe('recovery: the mail outbox', () => {
+    const queue = async (count: number): Promise<OutboxMessage[]> => {
+      const { user } = await seedSession(store());
+      const messages: OutboxMessage[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const message = mailFor(user, { createdAt: T0 + i });
+        await store().recovery.issueToken(resetToken(user), message);
+        messages.push(message);
+      }
+      return messages;
+    };
+
+    test('a claim is a lease: nobody else gets the message until it ends; each claim is an attempt', async () => {
+      const [message] = await queue(1);
+      const [claimed] = await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 10);
+      assert.deepEqual(
+        { ...claimed, lastError: claimed?.lastError },
+        { ...message!, state: 'queued', attempts: 1, nextAttemptAt: message!.createdAt, lastError: null },
+      );
+      assert.deepEqual(await store().outbox.claimDue(T0 + 30 * SECOND, T0 + 2 * MINUTE, 10), []);
+      const [reclaimed] = await store().outbox.claimDue(T0 + MINUTE, T0 + 2 * MINUTE, 10);
+      assert.equal(reclaimed?.id, message!.id);
+      assert.equal(reclaimed?.attempts, 2);
+    });
+
+    test('sent and given-up messages are final; a retry waits for its time', async () => {
+      const [sent, failed, retried] = await queue(3);
+      await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 10);
+      await store().outbox.settle(sent!.id, { kind: 'sent' }, T0 + SECOND);
+      await store().outbox.settle(failed!.id, { kind: 'given_up', error: 'EENVELOPE 550' }, T0 + SECOND);
+      await store().outbox.settle(
+        retried!.id,
+        { kind: 'retry', nextAttemptAt: T0 + 10 * SECOND, error: 'ECONNECTION' },
+        T0 + SECOND,
+      );
+      assert.deepEqual(await store().outbox.claimDue(T0 + 5 * SECOND, T0 + MINUTE, 10), []);
+      const due = await store().outbox.claimDue(T0 + 10 * SECOND, T0 + MINUTE, 10);
+      assert.deepEqual(
+        due.map((message) => [message.id, message.attempts, message.lastError]),
+        [[retried!.id, 2, 'ECONNECTION']],
+      );
+      await store().outbox.settle(retried!.id, { kind: 'sent' }, T0 + 10 * SECOND);
+      assert.deepEqual(await store().outbox.claimDue(T0 + 10 * MINUTE, T0 + 11 * MINUTE, 10), []);
+    });
+
+    test('the cleanup deletes expired tokens and settled mail, never queued mail', async () => {
+      const [sent, queued] = await queue(2);
+      await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 10);
+      await store().outbox.settle(sent!.id, { kind: 'sent' }, T0 + SECOND);
+      const later = T0 + DAY;
+      const cutoffs = {
+        sessions: 0,
+        revocations: 0,
+        counters: 0,
+        audit: 0,
+        oneTimeTokens: later,
+        mail: later,
+      };
+      let deleted = { oneTimeTokens: 0, mail: 0 };
+      for (let round = 0; round < 5; round += 1) {
+        const batch = await store().purgeExpired(cutoffs, 1);
+        if (batch === null) continue;
+        deleted = {
+          oneTimeTokens: deleted.oneTimeTokens + batch.oneTimeTokens,
+          mail: deleted.mail + batch.mail,
+        };
+      }
+      assert.deepEqual(deleted, { oneTimeTokens: 2, mail: 1 });
+      const [left] = await store().outbox.claimDue(later, later + MINUTE, 10);
+      assert.equal(left?.id, queued!.id, 'the undelivered message stays');
+    });
+
+    test('concurrent claims never hand one message to two senders', async () => {
+      const messages = await queue(12);
+      const claims = await Promise.all(
+        Array.from({ length: 4 }, () => store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 5)),
+      );
+      const ids = claims.flat().map((message) => message.id);
+      assert.equal(new Set(ids).size, ids.length, 'no message twice');
+      assert.deepEqual([...ids].sort(), messages.map((message) => message.id).sort());
+    });
+  });
+}
