@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { startServer, uniqueEmail, type TestServer } from '../../packages/server/test/helpers/test-server.ts';
@@ -128,4 +130,49 @@ describe('demo page in Chromium', { skip: missing }, () => {
       await context.close();
     }
   });
+
+  test('forgot password: the demo page, the mail file, the link, a new password', async () => {
+    const context = await browser.newContext();
+    try {
+      const { page, email } = await signUpAndLogIn(context);
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByLabel('Email').fill(email);
+      await page.getByRole('button', { name: 'Forgot password?' }).click();
+      await page.getByText('a reset link is on its way').waitFor();
+
+      // No TESSERA_SMTP_URL here: the message is a file in the server's mail folder.
+      const link = await resetLinkFromMailFile(join(server.dir, 'mail'), email);
+      assert.match(link, /\/reset-password#token=/);
+      await page.goto(link.replace('http://tessera.test', url()));
+      assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar');
+      await page.getByLabel('New password', { exact: true }).fill('a new and longer passphrase');
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await page.getByText('Your password is changed').waitFor();
+
+      await page.goto(url());
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill('a new and longer passphrase');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+  });
 });
+
+/** The reset link of the `.eml` file written for `email`, read as a mail program would. */
+async function resetLinkFromMailFile(dir: string, email: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      const mail = await simpleParser(readFileSync(join(dir, name)));
+      const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
+      if (!to.some((address) => address.text.includes(email))) continue;
+      const link = /https?:\/\/\S+\/reset-password#token=[A-Za-z0-9_-]+/.exec(mail.text ?? '')?.[0];
+      if (link) return link;
+    }
+    if (Date.now() > deadline) throw new Error(`no reset mail for ${email} in ${dir}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -135,6 +135,25 @@ export class TesseraClient {
     return ((await this.#expectJson(response)) as { user: User }).user;
   }
 
+  /**
+   * Asks for a password-reset link for `email`. Resolves alike whether or not the address has an
+   * account (the server never tells); the link is mailed to the account's owner only.
+   */
+  async forgotPassword(email: string): Promise<void> {
+    const request = this.#jsonRequest('POST', '/auth/password/forgot', { email });
+    await this.#expectJson(await this.#send(request, null));
+  }
+
+  /**
+   * Sets a new password with the token of an emailed reset link. Every session of the account
+   * ends, this client's included: log in with the new password afterwards.
+   */
+  async resetPassword(input: { token: string; newPassword: string }): Promise<void> {
+    const { token, newPassword } = input;
+    const request = this.#jsonRequest('POST', '/auth/password/reset', { token, newPassword });
+    await this.#expectJson(await this.#send(request, null));
+  }
+
   /** Logs in and starts the session; `remember: false` gives a session of one access lifetime. */
   async login(input: { email: string; password: string; remember?: boolean }): Promise<User> {
     const { email, password, remember } = input;

@@ -48,6 +48,17 @@ export class EmailTakenError extends TesseraError {
   }
 }
 
+/**
+ * An emailed link's token (password reset) is unknown, used, expired, or was issued before the
+ * account's password or email changed. Says nothing about which (SECURITY.md REC-02).
+ */
+export class InvalidLinkError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('invalid_link', undefined, options);
+    this.name = 'InvalidLinkError';
+  }
+}
+
 /** The refresh token is unknown, malformed, expired or belongs to a revoked session. */
 export class InvalidGrantError extends TesseraError {
   constructor(message?: string, options?: ErrorOptions) {

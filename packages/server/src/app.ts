@@ -1,7 +1,13 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { resolve } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Accounts } from './accounts/accounts.ts';
+import { Recovery } from './accounts/recovery.ts';
+import { MailSender, type MailEvent } from './mail/mail-sender.ts';
+import { MailTemplates } from './mail/templates.ts';
+import { fileTransport, smtpTransport } from './mail/transport.ts';
+import { recoveryRoutes } from './http/routes/recovery-routes.ts';
 import type { Config } from './config/config.ts';
 import type { Services } from './http/context.ts';
 import { InvalidRequestError, UnavailableError } from '@tessera/protocol';
@@ -67,7 +73,6 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   const { config, store } = options;
   const now = options.now ?? Date.now;
-  const services = await createServices(config, store, now, options.processMetrics ?? false);
   const headers = responseHeaders(config.issuer);
 
   const app = Fastify({
@@ -97,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     },
   });
   app.server.headersTimeout = 15_000;
+  const services = await createServices(config, store, now, options.processMetrics ?? false, app.log);
   // First, so every response has them, and every route and plugin below is measured.
   installResponseHeaders(app, headers);
   measureRequests(app, services.metrics);
@@ -135,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   systemRoutes(app, services);
   demoRoutes(app);
   revocationRoutes(app, services);
+  recoveryRoutes(app, services);
 
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.
@@ -161,7 +168,18 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
     () => services.now(),
     app.log,
   );
+  // Mail queued by requests (and left by earlier runs or other instances) goes out from here.
+  services.mail.start();
+  services.mail.nudge();
+  if (config.smtpUrl === undefined) {
+    app.log.warn(
+      { mailDir: resolve(config.mailDir) },
+      'TESSERA_SMTP_URL is not set: mail is not delivered, each message is written as an .eml file to the mail folder',
+    );
+  }
   app.addHook('onClose', async () => {
+    await services.recovery.idle();
+    await services.mail.stop();
     await cleanup.stop();
     clearInterval(maintenance);
     clearInterval(revocationSync);
@@ -211,6 +229,7 @@ async function createServices(
   store: Store,
   now: () => number,
   processMetrics: boolean,
+  log: FastifyBaseLogger,
 ): Promise<Services> {
   const keyring = new Keyring(store, {
     alg: config.signingAlg,
@@ -263,6 +282,24 @@ async function createServices(
     (revoked, reason) => sessions.noteRevoked(revoked, reason),
     metrics,
   );
+  const mail = new MailSender(
+    store.outbox,
+    config.smtpUrl === undefined ? fileTransport(resolve(config.mailDir)) : smtpTransport(config.smtpUrl),
+    { from: config.mailFrom, now, report: (event) => reportMail(event, metrics, log) },
+  );
+  const recovery = new Recovery(
+    {
+      store,
+      hasher,
+      limits: rateLimits,
+      sessions,
+      templates: new MailTemplates(config.mailTemplates),
+      sender: mail,
+      metrics,
+      onError: (error) => log.warn({ err: error }, 'password reset request failed'),
+    },
+    { resetTtl: config.resetTtl, appUrl: config.appUrl },
+  );
   // Cookie-mode requests may come from the server's own origin and the configured ones.
   const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
   return {
@@ -272,6 +309,8 @@ async function createServices(
     accessTokens,
     sessions,
     accounts,
+    recovery,
+    mail,
     administration,
     rateLimits,
     csrf,
@@ -279,4 +318,18 @@ async function createServices(
     cleanup: new Cleanup(store, { auditRetention: config.auditRetention, skewMs: config.clockSkew * 1000 }),
     now,
   };
+}
+
+/** Each delivery outcome counted, and logged by id and template: never an address or content. */
+function reportMail(event: MailEvent, metrics: Metrics, log: FastifyBaseLogger): void {
+  metrics.mail(event.kind);
+  const { id, template, attempts } = event.message;
+  if (event.kind === 'sent') log.info({ mail: { id, template, attempts } }, 'mail sent');
+  else if (event.kind === 'failed') {
+    const retryAt = new Date(event.nextAttemptAt).toISOString();
+    log.warn(
+      { mail: { id, template, attempts, error: event.error, retryAt } },
+      'mail delivery failed; will retry',
+    );
+  } else log.error({ mail: { id, template, attempts, error: event.error } }, 'mail given up');
 }

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
 import { buildApp, loadConfig, loggerOptions, SqliteStore } from '../src/index.ts';
 import { cleanup, runCli, tempDatabaseUrl } from './helpers/server-process.ts';
 import { call, PASSWORD, uniqueEmail } from './helpers/test-server.ts';
@@ -12,15 +13,7 @@ import { call, PASSWORD, uniqueEmail } from './helpers/test-server.ts';
 const CLI = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
 
 test('no token, password or refresh token reaches a log line, even at debug level (OPS-03)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
-  const lines: string[] = [];
-  const stream = { write: (line: string) => void lines.push(line) };
-  const config = loadConfig({ TESSERA_DATABASE_URL: `sqlite:${join(dir, 't.db')}`, TESSERA_PORT: '0' });
-  const store = SqliteStore.open(join(dir, 't.db'));
-  const app = await buildApp({ config, store, logger: loggerOptions('debug', stream) });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const server = { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+  const { dir, lines, store, app, server } = await serveLoggingAtDebug();
   try {
     const email = uniqueEmail();
     await call(server, 'POST', '/auth/signup', { body: { email, password: PASSWORD } });
@@ -55,6 +48,36 @@ test('no token, password or refresh token reaches a log line, even at debug leve
       assert.ok(!log.includes(secret), `secret in log: ${secret.slice(0, 12)}…`);
     }
     assert.doesNotMatch(log, /eyJ[A-Za-z0-9_-]{10,}|tsr1_[A-Za-z0-9_-]{10,}|argon2id/);
+  } finally {
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a password reset writes neither the link nor the new password to the log; unset SMTP is warned of once', async () => {
+  const { dir, lines, store, app, server } = await serveLoggingAtDebug();
+  try {
+    const email = uniqueEmail();
+    await call(server, 'POST', '/auth/signup', { body: { email, password: PASSWORD } });
+    assert.equal((await call(server, 'POST', '/auth/password/forgot', { body: { email } })).status, 202);
+    await app.tessera.recovery.idle();
+    await app.tessera.mail.idle();
+    const [file] = readdirSync(join(dir, 'mail'));
+    const mail = await simpleParser(readFileSync(join(dir, 'mail', file!)));
+    const token = /#token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1] ?? '';
+    assert.equal(token.length, 43);
+    const newPassword = 'the new secret passphrase';
+    const reset = await call(server, 'POST', '/auth/password/reset', { body: { token, newPassword } });
+    assert.equal(reset.status, 204);
+    await call(server, 'POST', '/auth/password/reset', { body: { token, newPassword } });
+
+    const log = lines.join('');
+    assert.match(log, /"mail sent"/);
+    assert.equal(lines.filter((line) => line.includes('TESSERA_SMTP_URL is not set')).length, 1);
+    for (const secret of [token, newPassword, PASSWORD]) {
+      assert.ok(!log.includes(secret), `secret in log: ${secret.slice(0, 12)}…`);
+    }
   } finally {
     await app.close();
     await store.close();
@@ -194,3 +217,27 @@ test('an unknown TESSERA_LOG_FORMAT stops start-up with exit 2, naming the varia
     /^tessera: invalid configuration: TESSERA_LOG_FORMAT: must be one of json, pretty$/m,
   );
 });
+
+/** A server on loopback over a fresh SQLite file, logging at debug level into `lines`. */
+async function serveLoggingAtDebug(): Promise<{
+  dir: string;
+  lines: string[];
+  store: SqliteStore;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  server: { url: string };
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
+  const lines: string[] = [];
+  const stream = { write: (line: string) => void lines.push(line) };
+  const config = loadConfig({
+    TESSERA_DATABASE_URL: `sqlite:${join(dir, 't.db')}`,
+    TESSERA_PORT: '0',
+    TESSERA_MAIL_DIR: join(dir, 'mail'),
+  });
+  const store = SqliteStore.open(join(dir, 't.db'));
+  const app = await buildApp({ config, store, logger: loggerOptions('debug', stream) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const server = { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+  return { dir, lines, store, app, server };
+}

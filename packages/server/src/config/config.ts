@@ -38,4 +38,16 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** `json` (one object a line, for collectors) or `pretty` (human-readable, for development). */
   logFormat: 'json' | 'pretty';
+  /** `smtp://[user:pass@]host:port` or `smtps://…`; unset writes each message to `mailDir`. */
+  smtpUrl: string | undefined;
+  /** The `From` of every message. */
+  mailFrom: string;
+  /** Where messages are written as `.eml` files while no SMTP server is configured. */
+  mailDir: string;
+  /** A folder of template overrides (`mail/templates.ts`); unset uses the defaults. */
+  mailTemplates: string | undefined;
+  /** Seconds a password-reset link stays valid. */
+  resetTtl: number;
+  /** Where emailed links point: this origin's `/reset-password`; the issuer unless set. */
+  appUrl: string;
 }

@@ -44,6 +44,12 @@ const KNOWN = new Set([
   'TESSERA_KEY_ROTATION',
   'TESSERA_AUDIT_RETENTION',
   'TESSERA_CLEANUP_INTERVAL',
+  'TESSERA_SMTP_URL',
+  'TESSERA_MAIL_FROM',
+  'TESSERA_MAIL_DIR',
+  'TESSERA_MAIL_TEMPLATES',
+  'TESSERA_RESET_TTL',
+  'TESSERA_APP_URL',
 ]);
 
 /**
@@ -108,7 +114,40 @@ export function loadConfig(env: Source = process.env): Config {
       'info',
     ),
     logFormat: oneOf(get, 'TESSERA_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+    smtpUrl: smtpUrl(get('TESSERA_SMTP_URL')),
+    mailFrom: mailFrom(get('TESSERA_MAIL_FROM') ?? `Tessera <no-reply@${new URL(issuer).hostname}>`),
+    mailDir: get('TESSERA_MAIL_DIR') ?? './data/mail',
+    mailTemplates: get('TESSERA_MAIL_TEMPLATES'),
+    resetTtl: duration(get, 'TESSERA_RESET_TTL', '30m', 60, 86400),
+    // Links are built from configuration, never from the request's Host header (SECURITY.md REC-05).
+    appUrl: url(get, 'TESSERA_APP_URL', issuer),
   };
+}
+
+function smtpUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') || parsed.hostname === '') {
+    // The value may hold a password: it is not repeated in the message.
+    throw new ConfigError('TESSERA_SMTP_URL', 'must be smtp://[user:pass@]host:port or smtps://…');
+  }
+  return text;
+}
+
+/** One address, optionally with a display name; nothing that could end the header line. */
+function mailFrom(text: string): string {
+  if (/[\r\n]/.test(text) || !/^[^<>@\s]+@[^<>@\s]+$|^[^<>]*<[^<>@\s]+@[^<>@\s]+>$/.test(text)) {
+    throw new ConfigError(
+      'TESSERA_MAIL_FROM',
+      `must be an address like "Tessera <no-reply@example.com>", got "${text}"`,
+    );
+  }
+  return text;
 }
 
 function pickTessera(env: Source): Source {

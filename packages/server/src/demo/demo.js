@@ -120,6 +120,13 @@ $('signup').addEventListener('click', () =>
     await render();
   }),
 );
+$('forgot').addEventListener('click', () =>
+  run(async () => {
+    await client.forgotPassword($('email').value);
+    $('forgot-status').hidden = false;
+    log('Password reset asked for');
+  }),
+);
 $('logout').addEventListener('click', () => run(() => client.logout()));
 $('logout-all').addEventListener('click', () => run(() => client.logoutAll()));
 

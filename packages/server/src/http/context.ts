@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { InsufficientScopeError, InvalidTokenError } from '@tessera/protocol';
 import type { Actor } from '../audit/audit.ts';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { Recovery } from '../accounts/recovery.ts';
+import type { MailSender } from '../mail/mail-sender.ts';
 import type { Administration } from '../admin/administration.ts';
 import type { Config } from '../config/config.ts';
 import type { Keyring } from '../keys/keyring.ts';
@@ -23,6 +25,8 @@ export interface Services {
   accessTokens: AccessTokens;
   sessions: Sessions;
   accounts: Accounts;
+  recovery: Recovery;
+  mail: MailSender;
   administration: Administration;
   rateLimits: RateLimits;
   csrf: Csrf;

@@ -7,7 +7,9 @@ export type LoginOutcome = 'success' | ErrorCode;
 /** What the rotation decided for a presented refresh token (`decideRotation`). */
 export type RefreshOutcome = 'rotated' | 'grace' | 'reused' | 'invalid_grant' | 'session_expired';
 /** Which brute-force limit refused a request (`RateLimits`). */
-export type RateLimitName = 'address' | 'login' | 'signup' | 'password';
+export type RateLimitName = 'address' | 'login' | 'signup' | 'password' | 'recovery';
+/** What happened to a message of the outbox: queued by a request, then sent, failed once, or given up. */
+export type MailOutcome = 'queued' | 'sent' | 'failed' | 'given_up';
 /** Why a refresh was taken for theft and its session revoked. */
 export type ReuseReason = 'reuse_detected' | 'early_refresh';
 
@@ -23,6 +25,7 @@ export interface MetricsSink {
   rateLimited(limit: RateLimitName): void;
   /** A change made through the admin API or the CLI (role, status, sessions). */
   adminAction(action: AuditAction): void;
+  mail(outcome: MailOutcome): void;
 }
 
 export const NO_METRICS: MetricsSink = {
@@ -32,6 +35,7 @@ export const NO_METRICS: MetricsSink = {
   revoked() {},
   rateLimited() {},
   adminAction() {},
+  mail() {},
 };
 
 export interface MetricsOptions {
@@ -48,7 +52,8 @@ export interface MetricsOptions {
 // Known label values start at 0, so a rate() over a fresh server is 0 rather than no series.
 const LOGIN_OUTCOMES: LoginOutcome[] = ['success', 'invalid_credentials', 'rate_limited', 'unavailable'];
 const REFRESH_OUTCOMES: RefreshOutcome[] = ['rotated', 'grace', 'reused', 'invalid_grant', 'session_expired'];
-const RATE_LIMITS: RateLimitName[] = ['address', 'login', 'signup', 'password'];
+const RATE_LIMITS: RateLimitName[] = ['address', 'login', 'signup', 'password', 'recovery'];
+const MAIL_OUTCOMES: MailOutcome[] = ['queued', 'sent', 'failed', 'given_up'];
 const REUSE_REASONS: ReuseReason[] = ['reuse_detected', 'early_refresh'];
 
 /**
@@ -64,6 +69,7 @@ export class Metrics implements MetricsSink {
   readonly #rateLimits: Counter<'limit'>;
   readonly #adminActions: Counter<'action'>;
   readonly #storeErrors: Counter;
+  readonly #mail: Counter<'outcome'>;
   readonly #requests: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(options: MetricsOptions) {
@@ -109,6 +115,12 @@ export class Metrics implements MetricsSink {
       help: 'Requests answered 503 unavailable because the store (or a signing key) was out of reach',
       registers,
     });
+    this.#mail = new Counter({
+      name: 'tessera_mail_total',
+      help: 'Outbox messages: queued by a request, sent, failed (one attempt, to be retried), given up',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.#requests = new Histogram({
       name: 'tessera_http_request_duration_seconds',
       help: 'Time to answer a request, by route pattern',
@@ -131,6 +143,7 @@ export class Metrics implements MetricsSink {
     for (const outcome of REFRESH_OUTCOMES) this.#refreshes.inc({ outcome }, 0);
     for (const reason of REUSE_REASONS) this.#reuse.inc({ reason }, 0);
     for (const limit of RATE_LIMITS) this.#rateLimits.inc({ limit }, 0);
+    for (const outcome of MAIL_OUTCOMES) this.#mail.inc({ outcome }, 0);
     if (options.processMetrics) collectDefaultMetrics({ register: this.#registry });
   }
 
@@ -158,6 +171,10 @@ export class Metrics implements MetricsSink {
 
   revoked(reason: RevokeReason, sessions: number): void {
     if (sessions > 0) this.#revocations.inc({ reason }, sessions);
+  }
+
+  mail(outcome: MailOutcome): void {
+    this.#mail.inc({ outcome });
   }
 
   rateLimited(limit: RateLimitName): void {

@@ -12,6 +12,10 @@ export interface RateLimitSettings {
   ipRateLimit: number;
 }
 
+/** Recovery mails per target address per hour. */
+const RECOVERY_LIMIT = 5;
+const RECOVERY_WINDOW_MS = 3600_000;
+
 /**
  * Brute-force limits (ATTACKS AUTH-04, AUTH-05): per client address on the credential endpoints,
  * and per account on password checks. Every limit counts *before* the password is checked, so
@@ -61,6 +65,15 @@ export class RateLimits {
   /** Counts one sign-up attempt for `email`; throws `RateLimitedError` past the account limit. */
   async hitSignup(email: string, now: number): Promise<void> {
     await this.#hit('signup', `signup:${email}`, this.#windowMs, this.#settings.loginMaxFailures, now);
+  }
+
+  /**
+   * Counts one recovery mail asked for `email` (a reset link), known account or not, so that the
+   * limit says nothing about which accounts exist; past it, `429` for every address alike. Its
+   * own counter: it bounds how much mail a stranger can make an inbox receive.
+   */
+  async hitRecovery(email: string, now: number): Promise<void> {
+    await this.#hit('recovery', `recovery:${email}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
   }
 
   get #windowMs(): number {

@@ -34,6 +34,7 @@ export async function startServer(
     TESSERA_DATABASE_URL: `sqlite:${join(dir, 'tessera.db')}`,
     TESSERA_ISSUER: 'http://tessera.test',
     TESSERA_PORT: '0',
+    TESSERA_MAIL_DIR: join(dir, 'mail'),
     ...env,
   });
   const store = SqliteStore.open(config.databaseUrl.slice('sqlite:'.length));

@@ -104,6 +104,19 @@ export function demoRoutes(app: FastifyInstance): void {
       .send(page),
   );
 
+  // The page an emailed reset link opens (`TESSERA_APP_URL` points links at an app's own instead).
+  const resetPage = demo.get('reset-password.html')?.body;
+  if (resetPage === undefined) throw new Error('demo/reset-password.html is missing');
+  const pageCsp = csp.replace(/script-src [^;]+/, "script-src 'self'");
+  app.get('/reset-password', { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', pageCsp)
+      .header('referrer-policy', 'no-referrer')
+      .header('cache-control', 'no-store')
+      .send(resetPage),
+  );
+
   for (const [folder, assets] of folders) {
     app.get<{ Params: { file: string } }>(
       `/${folder}/:file`,

@@ -1,0 +1,388 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Row } from '../src/stores/rows.ts';
+import type { SqlPlan } from '../src/stores/sql-plan.ts';
+import { assertRefused, assertTokenRefused } from './helpers/assertions.ts';
+import { Mailbox, resetTokenOf } from './helpers/mailbox.ts';
+import {
+  call,
+  login,
+  PASSWORD,
+  signupAndLogin,
+  startServer,
+  uniqueEmail,
+  type TestServer,
+} from './helpers/test-server.ts';
+
+const NEW_PASSWORD = 'a brand new passphrase';
+
+/** Asks for a reset link and returns its token, as the person reads it from the mail. */
+async function resetLinkFor(server: TestServer, mailbox: Mailbox, email: string): Promise<string> {
+  const before = mailbox.to(email).length;
+  const reply = await call(server, 'POST', '/auth/password/forgot', { body: { email } });
+  assert.equal(reply.status, 202, reply.text);
+  const messages = await mailbox.waitFor(email, before + 1);
+  assert.equal(messages.length, before + 1, 'the reset mail arrived');
+  return resetTokenOf(messages.at(-1)!);
+}
+
+/** Everything the server does after answering (the lookup, the token, the delivery) is done. */
+async function settled(server: TestServer): Promise<void> {
+  await server.app.tessera.recovery.idle();
+  server.app.tessera.mail.nudge();
+  await server.app.tessera.mail.idle();
+}
+
+async function mailMetric(server: TestServer, outcome: string): Promise<number> {
+  const text = await server.app.tessera.metrics.render();
+  const match = new RegExp(`^tessera_mail_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text);
+  return Number(match?.[1]);
+}
+
+describe('password reset by emailed link, through a real SMTP server', () => {
+  let mailbox: Mailbox;
+  let server: TestServer;
+  before(async () => {
+    mailbox = await Mailbox.start();
+    server = await startServer({
+      TESSERA_SMTP_URL: mailbox.url,
+      TESSERA_MAIL_FROM: 'Accounts <accounts@tessera.test>',
+    });
+  });
+  after(async () => {
+    await server.close();
+    await mailbox.stop();
+  });
+
+  test('the link resets the password and ends every session; the old password and tokens are dead', async () => {
+    const first = await signupAndLogin(server);
+    const second = await login(server, first.email);
+    const token = await resetLinkFor(server, mailbox, first.email);
+    const [mail] = mailbox.to(first.email);
+    assert.match(mail!.from, /^"?Accounts"? <accounts@tessera\.test>$/);
+    assert.equal(mail!.subject, 'Reset your password');
+    assert.match(mail!.text, new RegExp(`http://tessera\\.test/reset-password#token=${token}`));
+    assert.match(mail!.html, new RegExp(`href="http://tessera\\.test/reset-password#token=${token}"`));
+    assert.match(mail!.text, /within 30 minutes/);
+
+    const reset = await call(server, 'POST', '/auth/password/reset', {
+      body: { token, newPassword: NEW_PASSWORD },
+    });
+    assert.equal(reset.status, 204, reset.text);
+
+    for (const session of [first, second]) {
+      assertRefused(
+        await call(server, 'POST', '/auth/refresh', { body: { refreshToken: session.refreshToken } }),
+        401,
+        'invalid_grant',
+      );
+      assertTokenRefused(
+        await call(server, 'GET', '/auth/me', { token: session.accessToken }),
+        'token_revoked',
+      );
+    }
+    assertRefused(
+      await call(server, 'POST', '/auth/login', { body: { email: first.email, password: PASSWORD } }),
+      401,
+      'invalid_credentials',
+    );
+    await login(server, first.email, NEW_PASSWORD);
+
+    // Single use: the same link again changes nothing.
+    assertRefused(
+      await call(server, 'POST', '/auth/password/reset', {
+        body: { token, newPassword: 'yet another passphrase' },
+      }),
+      400,
+      'invalid_link',
+    );
+    await login(server, first.email, NEW_PASSWORD);
+
+    const audit = await server.store.listAudit({ subject: first.userId, limit: 20 });
+    const actions = audit.items.map((entry) => entry.action);
+    assert.ok(actions.includes('password_reset_requested'), actions.join());
+    assert.ok(actions.includes('password_reset'), actions.join());
+    assert.doesNotMatch(JSON.stringify(audit.items), new RegExp(token));
+  });
+
+  test('a weak new password is refused without spending the link', async () => {
+    const user = await signupAndLogin(server);
+    const token = await resetLinkFor(server, mailbox, user.email);
+    assertRefused(
+      await call(server, 'POST', '/auth/password/reset', { body: { token, newPassword: 'short' } }),
+      400,
+      'invalid_request',
+    );
+    const reply = await call(server, 'POST', '/auth/password/reset', {
+      body: { token, newPassword: NEW_PASSWORD },
+    });
+    assert.equal(reply.status, 204, reply.text);
+  });
+
+  test('a link expires after TESSERA_RESET_TTL (30 minutes)', async () => {
+    const user = await signupAndLogin(server);
+    const token = await resetLinkFor(server, mailbox, user.email);
+    server.clock.advanceSeconds(30 * 60 + 1);
+    assertRefused(
+      await call(server, 'POST', '/auth/password/reset', { body: { token, newPassword: NEW_PASSWORD } }),
+      400,
+      'invalid_link',
+    );
+    await login(server, user.email);
+  });
+
+  test('unknown, malformed and guessed tokens all answer invalid_link', async () => {
+    for (const token of ['x', 'A'.repeat(43), 'A'.repeat(44), `${'A'.repeat(42)}=`]) {
+      assertRefused(
+        await call(server, 'POST', '/auth/password/reset', { body: { token, newPassword: NEW_PASSWORD } }),
+        400,
+        'invalid_link',
+        token,
+      );
+    }
+  });
+
+  test('using one link kills the other outstanding ones; a password change kills them too', async () => {
+    const user = await signupAndLogin(server);
+    const older = await resetLinkFor(server, mailbox, user.email);
+    const newer = await resetLinkFor(server, mailbox, user.email);
+    assert.notEqual(older, newer);
+    assert.equal(
+      (
+        await call(server, 'POST', '/auth/password/reset', {
+          body: { token: newer, newPassword: NEW_PASSWORD },
+        })
+      ).status,
+      204,
+    );
+    assertRefused(
+      await call(server, 'POST', '/auth/password/reset', { body: { token: older, newPassword: PASSWORD } }),
+      400,
+      'invalid_link',
+    );
+
+    const pending = await resetLinkFor(server, mailbox, user.email);
+    const session = await login(server, user.email, NEW_PASSWORD);
+    const changed = await call(server, 'POST', '/auth/password', {
+      token: session.accessToken,
+      body: { currentPassword: NEW_PASSWORD, newPassword: PASSWORD },
+    });
+    assert.equal(changed.status, 204, changed.text);
+    assertRefused(
+      await call(server, 'POST', '/auth/password/reset', {
+        body: { token: pending, newPassword: NEW_PASSWORD },
+      }),
+      400,
+      'invalid_link',
+      'a link issued before a password change',
+    );
+  });
+
+  test('concurrent resets with one link: exactly one succeeds', async () => {
+    const user = await signupAndLogin(server);
+    const token = await resetLinkFor(server, mailbox, user.email);
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call(server, 'POST', '/auth/password/reset', {
+          body: { token, newPassword: `${NEW_PASSWORD} ${i}` },
+        }),
+      ),
+    );
+    const won = replies.filter((reply) => reply.status === 204);
+    assert.equal(won.length, 1, replies.map((reply) => reply.status).join());
+    for (const reply of replies.filter((r) => r.status !== 204)) assertRefused(reply, 400, 'invalid_link');
+    const winner = replies.indexOf(won[0]!);
+    await login(server, user.email, `${NEW_PASSWORD} ${winner}`);
+  });
+
+  test('an unknown address answers exactly as a known one, and gets no mail', async () => {
+    const known = await signupAndLogin(server);
+    const unknown = uniqueEmail('nobody');
+    const a = await call(server, 'POST', '/auth/password/forgot', { body: { email: known.email } });
+    const b = await call(server, 'POST', '/auth/password/forgot', { body: { email: unknown } });
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202);
+    assert.equal(a.text, b.text);
+    const shape = (reply: typeof a): string[] =>
+      [...reply.headers.keys()].filter((name) => !['date', 'x-request-id'].includes(name)).sort();
+    assert.deepEqual(shape(a), shape(b));
+    await settled(server);
+    assert.equal((await mailbox.waitFor(known.email)).length, 1);
+    assert.equal(mailbox.to(unknown).length, 0);
+  });
+
+  test('a disabled account gets no link', async () => {
+    const user = await signupAndLogin(server);
+    await server.store.updateUser(user.userId, { disabled: true }, server.clock.now());
+    assert.equal(
+      (await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } })).status,
+      202,
+    );
+    await settled(server);
+    assert.equal(mailbox.to(user.email).length, 0);
+  });
+
+  test('the per-address limit counts unknown addresses exactly as known ones', async () => {
+    const known = (await signupAndLogin(server)).email;
+    const unknown = uniqueEmail('nobody');
+    for (const email of [known, unknown]) {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i += 1) {
+        statuses.push((await call(server, 'POST', '/auth/password/forgot', { body: { email } })).status);
+      }
+      assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429], email === known ? 'known' : 'unknown');
+    }
+    await settled(server);
+    assert.equal(mailbox.to(known).length, 5);
+  });
+
+  test('links are built from the configuration, never from the Host header (poisoning)', async () => {
+    const user = await signupAndLogin(server);
+    const reply = await call(server, 'POST', '/auth/password/forgot', {
+      body: { email: user.email },
+      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', forwarded: 'host=evil.example' },
+    });
+    assert.equal(reply.status, 202);
+    const [mail] = await mailbox.waitFor(user.email);
+    assert.ok(mail);
+    assert.doesNotMatch(mail.raw + mail.text + mail.html, /evil\.example/);
+    assert.match(mail.text, /http:\/\/tessera\.test\/reset-password#token=/);
+  });
+
+  test('an address with a line break cannot add a header or a recipient', async () => {
+    for (const email of [
+      'a@example.test\r\nBcc: victim@example.test',
+      'a@example.test,victim@example.test',
+    ]) {
+      assertRefused(
+        await call(server, 'POST', '/auth/password/forgot', { body: { email } }),
+        400,
+        'invalid_request',
+      );
+    }
+    await settled(server);
+    assert.equal(mailbox.to('victim@example.test').length, 0);
+  });
+
+  test('malformed requests are 400, never 500', async () => {
+    for (const body of [{}, { email: 'not an email' }, { email: 7 }, { email: 'a@b.test', extra: 1 }]) {
+      assertRefused(await call(server, 'POST', '/auth/password/forgot', { body }), 400, 'invalid_request');
+    }
+    for (const body of [
+      { token: 'x' },
+      { newPassword: NEW_PASSWORD },
+      { token: 1, newPassword: NEW_PASSWORD },
+    ]) {
+      assertRefused(await call(server, 'POST', '/auth/password/reset', { body }), 400, 'invalid_request');
+    }
+  });
+});
+
+describe('mail delivery survives an SMTP outage', () => {
+  test('mail asked for while SMTP is down arrives once it is back, without a restart', async () => {
+    const mailbox = await Mailbox.start();
+    const server = await startServer({ TESSERA_SMTP_URL: mailbox.url });
+    try {
+      const user = await signupAndLogin(server);
+      await mailbox.stop();
+      const reply = await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } });
+      assert.equal(reply.status, 202, 'answered while the mail server is down');
+      await settled(server);
+      assert.ok((await mailMetric(server, 'failed')) >= 1, 'the failed attempt is counted');
+      assert.equal(await mailMetric(server, 'sent'), 0);
+
+      await mailbox.resume();
+      server.clock.advanceSeconds(5);
+      await settled(server);
+      const messages = await mailbox.waitFor(user.email);
+      assert.equal(messages.length, 1);
+      assert.equal(await mailMetric(server, 'sent'), 1);
+      const reset = await call(server, 'POST', '/auth/password/reset', {
+        body: { token: resetTokenOf(messages[0]!), newPassword: NEW_PASSWORD },
+      });
+      assert.equal(reset.status, 204, 'the late link works');
+    } finally {
+      await server.close();
+      await mailbox.stop();
+    }
+  });
+
+  test('a message is given up after a day of failures, or at once when the recipient is refused', async () => {
+    const mailbox = await Mailbox.start();
+    const server = await startServer({ TESSERA_SMTP_URL: mailbox.url });
+    try {
+      const refused = await signupAndLogin(server);
+      mailbox.refuse.add(refused.email);
+      await call(server, 'POST', '/auth/password/forgot', { body: { email: refused.email } });
+      await settled(server);
+      assert.equal(await mailMetric(server, 'given_up'), 1, 'a 550 for the recipient is final');
+
+      const late = await signupAndLogin(server);
+      await mailbox.stop();
+      await call(server, 'POST', '/auth/password/forgot', { body: { email: late.email } });
+      await settled(server);
+      server.clock.advanceSeconds(24 * 3600);
+      await settled(server);
+      assert.equal(await mailMetric(server, 'given_up'), 2, 'undeliverable for a day');
+      await mailbox.resume();
+      server.clock.advanceSeconds(3600);
+      await settled(server);
+      assert.equal(mailbox.to(late.email).length, 0, 'a given-up message is not sent later');
+      // Its content, which held the link, is gone from the database.
+      const rows = await server.store.runPlan(function* (): SqlPlan<Row[]> {
+        return yield {
+          sql: "SELECT text_body, html_body FROM mail_outbox WHERE state = 'given_up'",
+          params: [],
+        };
+      });
+      assert.equal(rows.length, 2);
+      for (const row of rows) assert.deepEqual({ ...row }, { text_body: '', html_body: '' });
+    } finally {
+      await server.close();
+      await mailbox.stop();
+    }
+  });
+});
+
+describe('without TESSERA_SMTP_URL', () => {
+  test('each message is written as an .eml file readable by its owner only', async () => {
+    const server = await startServer();
+    try {
+      const user = await signupAndLogin(server);
+      await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } });
+      await settled(server);
+      const dir = join(server.dir, 'mail');
+      const files = readdirSync(dir).filter((name) => name.endsWith('.eml'));
+      assert.equal(files.length, 1);
+      const file = join(dir, files[0]!);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const raw = readFileSync(file, 'utf8');
+      assert.match(raw, /^To: .*@example\.test$/m);
+      assert.match(raw, /^Subject: Reset your password$/m);
+      assert.match(raw, /reset-password#token=/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test('TESSERA_APP_URL points the links at an app of its own', async () => {
+  const mailbox = await Mailbox.start();
+  const server = await startServer({
+    TESSERA_SMTP_URL: mailbox.url,
+    TESSERA_APP_URL: 'https://app.example.com/account',
+  });
+  try {
+    const user = await signupAndLogin(server);
+    const token = await resetLinkFor(server, mailbox, user.email);
+    assert.match(
+      mailbox.to(user.email)[0]!.text,
+      new RegExp(`https://app\\.example\\.com/account/reset-password#token=${token}`),
+    );
+  } finally {
+    await server.close();
+    await mailbox.stop();
+  }
+});
