@@ -50,6 +50,7 @@ await store?.createUser({
   createdAt: now,
   updatedAt: now,
   disabledAt: null,
+  emailVerifiedAt: null,
 });
 const fixed = {
   id: userId,

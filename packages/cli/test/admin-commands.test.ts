@@ -190,6 +190,7 @@ describe('tessera users list pages', () => {
           createdAt,
           updatedAt: createdAt,
           disabledAt: null,
+          emailVerifiedAt: null,
         });
       }
       const records = await Promise.all([...emails].map((email) => store.getUserByEmail(email)));

@@ -154,6 +154,17 @@ export class TesseraClient {
     await this.#expectJson(await this.#send(request, null));
   }
 
+  /** Verifies the email address with the token of the emailed link; the user as it now is. */
+  async verifyEmail(token: string): Promise<User> {
+    const response = await this.#send(this.#jsonRequest('POST', '/auth/email/verify', { token }), null);
+    return ((await this.#expectJson(response)) as { user: User }).user;
+  }
+
+  /** Mails the signed-in user a new verification link (nothing if the address is verified). */
+  async resendVerification(): Promise<void> {
+    await this.#call('POST', '/auth/email/verify/resend');
+  }
+
   /** Logs in and starts the session; `remember: false` gives a session of one access lifetime. */
   async login(input: { email: string; password: string; remember?: boolean }): Promise<User> {
     const { email, password, remember } = input;

@@ -6,6 +6,8 @@ export interface User {
   email: string;
   name: string | null;
   role: string;
+  /** Whether the owner proved the address (an emailed link); optional for older servers. */
+  emailVerified?: boolean;
   createdAt: string;
 }
 

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
     status: 400,
     message: 'The link is invalid, expired or already used; ask for a new one',
   },
+  email_not_verified: {
+    status: 403,
+    message: 'Verify your email address first: follow the link mailed to it',
+  },
   csrf_failed: { status: 403, message: 'The request failed cross-site request forgery checks' },
   rate_limited: { status: 429, message: 'Too many requests; retry later' },
   not_found: { status: 404, message: 'Not found' },

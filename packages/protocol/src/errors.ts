@@ -59,6 +59,14 @@ export class InvalidLinkError extends TesseraError {
   }
 }
 
+/** `TESSERA_EMAIL_VERIFICATION=required` and the account's address is not verified yet. */
+export class EmailNotVerifiedError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('email_not_verified', undefined, options);
+    this.name = 'EmailNotVerifiedError';
+  }
+}
+
 /** The refresh token is unknown, malformed, expired or belongs to a revoked session. */
 export class InvalidGrantError extends TesseraError {
   constructor(message?: string, options?: ErrorOptions) {

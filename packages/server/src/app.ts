@@ -263,6 +263,7 @@ async function createServices(
     {
       refreshTtl: config.refreshTtl,
       sessionMaxAge: config.sessionMaxAge,
+      requireVerifiedEmail: config.emailVerification === 'required',
       policy: {
         graceMs: config.reuseGrace * 1000,
         earlyRefresh: config.earlyRefresh,
@@ -275,7 +276,9 @@ async function createServices(
   await sessions.syncRevocations(now());
   const rateLimits = new RateLimits(store, config, metrics);
   const hasher = new PasswordHasher();
-  const accounts = new Accounts(store, hasher, rateLimits, sessions, metrics);
+  const accounts = new Accounts(store, hasher, rateLimits, sessions, metrics, {
+    requireVerifiedEmail: config.emailVerification === 'required',
+  });
   const administration = new Administration(
     store,
     hasher,
@@ -298,7 +301,7 @@ async function createServices(
       metrics,
       onError: (error) => log.warn({ err: error }, 'password reset request failed'),
     },
-    { resetTtl: config.resetTtl, appUrl: config.appUrl },
+    { resetTtl: config.resetTtl, appUrl: config.appUrl, emailVerification: config.emailVerification },
   );
   // Cookie-mode requests may come from the server's own origin and the configured ones.
   const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
@@ -323,13 +326,11 @@ async function createServices(
 /** Each delivery outcome counted, and logged by id and template: never an address or content. */
 function reportMail(event: MailEvent, metrics: Metrics, log: FastifyBaseLogger): void {
   metrics.mail(event.kind);
-  const { id, template, attempts } = event.message;
-  if (event.kind === 'sent') log.info({ mail: { id, template, attempts } }, 'mail sent');
+  // Flat fields: one line each in the pretty format too.
+  const { id: mailId, template, attempts } = event.message;
+  if (event.kind === 'sent') log.info({ mailId, template, attempts }, 'mail sent');
   else if (event.kind === 'failed') {
     const retryAt = new Date(event.nextAttemptAt).toISOString();
-    log.warn(
-      { mail: { id, template, attempts, error: event.error, retryAt } },
-      'mail delivery failed; will retry',
-    );
-  } else log.error({ mail: { id, template, attempts, error: event.error } }, 'mail given up');
+    log.warn({ mailId, template, attempts, error: event.error, retryAt }, 'mail delivery failed; will retry');
+  } else log.error({ mailId, template, attempts, error: event.error }, 'mail given up');
 }

@@ -134,6 +134,7 @@ describe('GET /admin/users', () => {
           'disabled',
           'disabledAt',
           'email',
+          'emailVerified',
           'id',
           'name',
           'role',

@@ -65,7 +65,9 @@ test('mail settings: defaults, and refusals that name the variable without echoi
   const config = loadConfig({ TESSERA_ISSUER: 'https://auth.example.com' });
   assert.equal(config.smtpUrl, undefined);
   assert.equal(config.mailFrom, 'Tessera <no-reply@auth.example.com>');
-  assert.equal(config.mailDir, './data/mail');
+  assert.equal(config.mailDir, 'data/mail');
+  assert.equal(loadConfig({ TESSERA_DATABASE_URL: 'sqlite:/srv/tessera/t.db' }).mailDir, '/srv/tessera/mail');
+  assert.equal(loadConfig({ TESSERA_DATABASE_URL: 'postgres://db/tessera' }).mailDir, './data/mail');
   assert.equal(config.resetTtl, 1800);
   assert.equal(config.appUrl, 'https://auth.example.com');
   assert.equal(

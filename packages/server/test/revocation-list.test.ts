@@ -37,6 +37,7 @@ test("the store's revocation log forgets entries once their tokens have expired"
       createdAt: now,
       updatedAt: now,
       disabledAt: null,
+      emailVerifiedAt: null,
     });
     for (const [id, accessExpiresAt] of [
       ['s1', now + 60_000],

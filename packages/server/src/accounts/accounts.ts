@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidRequestError,
   InvalidTokenError,
@@ -23,6 +24,7 @@ export class Accounts {
   readonly #limits: RateLimits;
   readonly #sessions: Sessions;
   readonly #metrics: MetricsSink;
+  readonly #requireVerifiedEmail: boolean;
 
   constructor(
     store: Store,
@@ -30,7 +32,9 @@ export class Accounts {
     limits: RateLimits,
     sessions: Sessions,
     metrics: MetricsSink = NO_METRICS,
+    { requireVerifiedEmail = false }: { requireVerifiedEmail?: boolean } = {},
   ) {
+    this.#requireVerifiedEmail = requireVerifiedEmail;
     this.#store = store;
     this.#hasher = hasher;
     this.#limits = limits;
@@ -107,6 +111,8 @@ export class Accounts {
       ? await this.#hasher.verify(user.passwordHash, input.password)
       : await this.#hasher.verifyAgainstDummy(input.password);
     if (!user || !passwordOk || user.disabledAt !== null) throw new InvalidCredentialsError();
+    // Only after the password: to anyone without it the answer stays `invalid_credentials`.
+    if (this.#requireVerifiedEmail && user.emailVerifiedAt === null) throw new EmailNotVerifiedError();
     const grant = await this.#sessions.start(user, input.remember ?? true, client, now);
     await this.#limits.clearLogin(email);
     return grant;
@@ -172,6 +178,7 @@ export async function newUser(
     createdAt: now,
     updatedAt: now,
     disabledAt: null,
+    emailVerifiedAt: null,
   };
 }
 

@@ -1,23 +1,32 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { InvalidLinkError } from '@tessera/protocol';
+import { InvalidLinkError, InvalidTokenError } from '@tessera/protocol';
 import { recordAudit, type Actor } from '../audit/audit.ts';
 import type { MailSender } from '../mail/mail-sender.ts';
-import type { MailTemplates } from '../mail/templates.ts';
+import type { MailTemplates, RenderedMail } from '../mail/templates.ts';
 import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertAcceptablePassword } from '../passwords/password-policy.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
-import { bindingOf } from '../stores/recovery/recovery-store.ts';
-import type { Store } from '../stores/store.ts';
+import { bindingOf, type OneTimePurpose } from '../stores/recovery/recovery-store.ts';
+import type { Store, UserRecord } from '../stores/store.ts';
 
 export interface RecoverySettings {
   /** Seconds a reset link stays valid (`TESSERA_RESET_TTL`). */
   resetTtl: number;
   /** The origin (and path prefix) emailed links point at (`TESSERA_APP_URL`). */
   appUrl: string;
+  emailVerification: 'optional' | 'required' | 'off';
 }
+
+/** A verification link is good for a day: it is often opened later than a reset link. */
+const VERIFY_TTL_SECONDS = 24 * 3600;
+/** The page under `TESSERA_APP_URL` each kind of link opens. */
+const PAGES: Record<OneTimePurpose, string> = {
+  password_reset: 'reset-password',
+  email_verify: 'verify-email',
+};
 
 /** 256 bits from the CSPRNG, base64url: 43 characters. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -106,34 +115,88 @@ export class Recovery {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
+  /**
+   * After sign-up (unless `TESSERA_EMAIL_VERIFICATION=off`): mails the verification link, after
+   * the answer. A failure is logged; the person can ask again (`resendVerification`).
+   */
+  afterSignup(user: UserRecord, now: number): void {
+    if (this.#settings.emailVerification === 'off') return;
+    this.#later(() => this.#issueVerification(user, now));
+  }
+
+  /**
+   * `POST /auth/email/verify/resend`: a new link for a signed-in user whose address is not
+   * verified yet, within the per-address recovery limit; nothing for a verified one.
+   */
+  async resendVerification(userId: string, now: number): Promise<void> {
+    const user = await this.#store.getUserById(userId);
+    if (!user || user.disabledAt !== null) throw new InvalidTokenError('The account is not active');
+    if (this.#settings.emailVerification === 'off' || user.emailVerifiedAt !== null) return;
+    await this.#limits.hitRecovery(user.email, now);
+    await this.#issueVerification(user, now);
+  }
+
+  /** `POST /auth/email/verify`: throws `InvalidLinkError` for any token that cannot be spent. */
+  async verifyEmail(token: string, client: ClientInfo, now: number): Promise<UserRecord> {
+    if (!TOKEN_PATTERN.test(token)) throw new InvalidLinkError();
+    const outcome = await this.#store.recovery.verifyEmail(hashToken(token), now);
+    if (outcome.kind !== 'verified') throw new InvalidLinkError();
+    const actor: Actor = { id: outcome.user.id, ip: client.ip, userAgent: client.userAgent };
+    await recordAudit(this.#store, { action: 'email_verified', actor, subject: outcome.user.id }, now);
+    return outcome.user;
+  }
+
   async #issueReset(email: string, client: ClientInfo, now: number): Promise<void> {
     const user = await this.#store.getUserByEmail(email);
     if (!user || user.disabledAt !== null) return;
+    await this.#issue(user, 'password_reset', this.#settings.resetTtl, now, (link) =>
+      this.#templates.render('password_reset', {
+        link,
+        email: user.email,
+        minutes: String(Math.round(this.#settings.resetTtl / 60)),
+      }),
+    );
+    const actor: Actor = { id: null, ip: client.ip, userAgent: client.userAgent };
+    await recordAudit(this.#store, { action: 'password_reset_requested', actor, subject: user.id }, now);
+  }
+
+  async #issueVerification(user: UserRecord, now: number): Promise<void> {
+    await this.#issue(user, 'email_verify', VERIFY_TTL_SECONDS, now, (link) =>
+      this.#templates.render('verify_email', {
+        link,
+        email: user.email,
+        hours: String(VERIFY_TTL_SECONDS / 3600),
+      }),
+    );
+  }
+
+  /** A token of `purpose` for `user`, stored with the mail that carries its link, one transaction. */
+  async #issue(
+    user: UserRecord,
+    purpose: OneTimePurpose,
+    ttlSeconds: number,
+    now: number,
+    render: (link: string) => RenderedMail,
+  ): Promise<void> {
     const token = randomBytes(32).toString('base64url');
-    const link = new URL('reset-password', withSlash(this.#settings.appUrl));
+    const link = new URL(PAGES[purpose], withSlash(this.#settings.appUrl));
     // In the fragment: a browser never sends it to a server, so the token stays out of access
     // logs, proxies and the Referer header (SECURITY.md REC-04, REC-08).
     link.hash = `token=${token}`;
-    const rendered = this.#templates.render('password_reset', {
-      link: link.href,
-      email: user.email,
-      minutes: String(Math.round(this.#settings.resetTtl / 60)),
-    });
+    const template = purpose === 'password_reset' ? 'password_reset' : 'verify_email';
     await this.#store.recovery.issueToken(
       {
         hash: hashToken(token),
-        purpose: 'password_reset',
+        purpose,
         userId: user.id,
-        binding: bindingOf(user),
+        binding: bindingOf(user, purpose),
         createdAt: now,
-        expiresAt: now + this.#settings.resetTtl * 1000,
+        expiresAt: now + ttlSeconds * 1000,
       },
-      { id: randomUUID(), recipient: user.email, template: 'password_reset', ...rendered, createdAt: now },
+      { id: randomUUID(), recipient: user.email, template, ...render(link.href), createdAt: now },
     );
     this.#metrics.mail('queued');
     this.#sender.nudge();
-    const actor: Actor = { id: null, ip: client.ip, userAgent: client.userAgent };
-    await recordAudit(this.#store, { action: 'password_reset_requested', actor, subject: user.id }, now);
   }
 
   /** After this turn of the event loop: the answer is sent before any of `work` runs. */

@@ -46,6 +46,11 @@ export interface Config {
   mailDir: string;
   /** A folder of template overrides (`mail/templates.ts`); unset uses the defaults. */
   mailTemplates: string | undefined;
+  /**
+   * `optional`: a verification link is mailed at sign-up, nothing waits for it; `required`: login
+   * and refresh answer `403 email_not_verified` until the address is verified; `off`: no mail.
+   */
+  emailVerification: 'optional' | 'required' | 'off';
   /** Seconds a password-reset link stays valid. */
   resetTtl: number;
   /** Where emailed links point: this origin's `/reset-password`; the issuer unless set. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { parseDuration } from '@tessera/protocol';
 import { isAlgorithmName } from '../keys/algorithms.ts';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/keyring.ts';
@@ -49,6 +50,7 @@ const KNOWN = new Set([
   'TESSERA_MAIL_DIR',
   'TESSERA_MAIL_TEMPLATES',
   'TESSERA_RESET_TTL',
+  'TESSERA_EMAIL_VERIFICATION',
   'TESSERA_APP_URL',
 ]);
 
@@ -116,12 +118,25 @@ export function loadConfig(env: Source = process.env): Config {
     logFormat: oneOf(get, 'TESSERA_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     smtpUrl: smtpUrl(get('TESSERA_SMTP_URL')),
     mailFrom: mailFrom(get('TESSERA_MAIL_FROM') ?? `Tessera <no-reply@${new URL(issuer).hostname}>`),
-    mailDir: get('TESSERA_MAIL_DIR') ?? './data/mail',
+    mailDir:
+      get('TESSERA_MAIL_DIR') ?? defaultMailDir(get('TESSERA_DATABASE_URL') ?? 'sqlite:./data/tessera.db'),
     mailTemplates: get('TESSERA_MAIL_TEMPLATES'),
     resetTtl: duration(get, 'TESSERA_RESET_TTL', '30m', 60, 86400),
+    emailVerification: oneOf(
+      get,
+      'TESSERA_EMAIL_VERIFICATION',
+      ['optional', 'required', 'off'] as const,
+      'optional',
+    ),
     // Links are built from configuration, never from the request's Host header (SECURITY.md REC-05).
     appUrl: url(get, 'TESSERA_APP_URL', issuer),
   };
+}
+
+/** Beside the SQLite file (`./data/mail` at the defaults), so one folder holds a dev instance. */
+function defaultMailDir(databaseUrl: string): string {
+  if (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite::memory:') return './data/mail';
+  return join(dirname(databaseUrl.slice('sqlite:'.length)), 'mail');
 }
 
 function smtpUrl(text: string | undefined): string | undefined {

@@ -7,6 +7,7 @@ export function presentUser(user: UserRecord): {
   email: string;
   name: string | null;
   role: string;
+  emailVerified: boolean;
   createdAt: string;
 } {
   return {
@@ -14,6 +15,7 @@ export function presentUser(user: UserRecord): {
     email: user.email,
     name: user.name,
     role: user.role,
+    emailVerified: user.emailVerifiedAt !== null,
     createdAt: new Date(user.createdAt).toISOString(),
   };
 }

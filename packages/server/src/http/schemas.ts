@@ -17,9 +17,10 @@ export const userSchema = {
     email: { type: 'string' },
     name: { type: ['string', 'null'] },
     role: { type: 'string', enum: ['user', 'admin'] },
+    emailVerified: { type: 'boolean' },
     createdAt: { type: 'string', format: 'date-time' },
   },
-  required: ['id', 'email', 'name', 'role', 'createdAt'],
+  required: ['id', 'email', 'name', 'role', 'emailVerified', 'createdAt'],
   additionalProperties: false,
 } as const;
 

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load-config.ts';
 /** The messages Tessera sends, each with the values its template may use. */
 export const TEMPLATE_VALUES = {
   password_reset: ['link', 'email', 'minutes'],
+  verify_email: ['link', 'email', 'hours'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TemplateName = keyof typeof TEMPLATE_VALUES;
@@ -24,6 +25,28 @@ interface Template {
 }
 
 const DEFAULTS: Record<TemplateName, Template> = {
+  verify_email: {
+    subject: 'Confirm your email address',
+    text: [
+      'An account was created with the address {{email}}.',
+      '',
+      'To confirm that it is yours, open this link within {{hours}} hours and press Confirm:',
+      '',
+      '{{link}}',
+      '',
+      'If you did not create an account, ignore this message.',
+      '',
+    ].join('\n'),
+    html: [
+      '<!doctype html><html><body style="font-family: sans-serif">',
+      '<p>An account was created with the address <b>{{email}}</b>.</p>',
+      '<p>To confirm that it is yours, open this link within {{hours}} hours and press Confirm:</p>',
+      '<p><a href="{{link}}">Confirm my address</a></p>',
+      '<p>If you did not create an account, ignore this message.</p>',
+      '</body></html>',
+      '',
+    ].join('\n'),
+  },
   password_reset: {
     subject: 'Reset your password',
     text: [

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  EmailNotVerifiedError,
   InvalidCredentialsError,
   InvalidGrantError,
   RefreshTokenReusedError,
@@ -37,6 +38,12 @@ export interface SessionSettings {
   /** Seconds from login after which the session ends, whatever the activity. */
   sessionMaxAge: number;
   policy: RotationPolicy;
+  /**
+   * `TESSERA_EMAIL_VERIFICATION=required`: a session of an unverified address (one from before
+   * the setting, or from an admin) is not refreshed. Checked before the token is consumed, so the
+   * same token works once the address is verified.
+   */
+  requireVerifiedEmail?: boolean;
 }
 
 /** Where a login came from, shown in the session list. */
@@ -180,6 +187,7 @@ export class Sessions {
     }
     // Fail before the refresh token is consumed, not after: a retry must not look like reuse.
     this.#tokens.assertCanSign(now);
+    if (this.#settings.requireVerifiedEmail === true) await this.#assertVerified(presented);
     const successor = newRefreshToken();
     let decision: RotationDecision | undefined;
     const outcome = await this.#store.rotateRefreshToken({
@@ -331,6 +339,13 @@ export class Sessions {
     // Same `now` as the rotation, so `exp` equals the `accessExpiresAt` the store recorded.
     const access = await this.#tokens.issue({ userId: user.id, role: user.role, sessionId: session.id }, now);
     return { access, refreshToken, refreshExpiresAt, user };
+  }
+
+  /** An extra read of the session and its user, paid only when verification is required. */
+  async #assertVerified(presented: string): Promise<void> {
+    const session = await this.#store.findSessionByRefreshToken(hashRefreshToken(presented));
+    const user = session && (await this.#store.getUserById(session.userId));
+    if (user && user.emailVerifiedAt === null) throw new EmailNotVerifiedError();
   }
 
   #accessExpiresAt(now: number): number {

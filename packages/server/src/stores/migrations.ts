@@ -243,6 +243,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: recoveryTables('INTEGER', ' STRICT'),
     postgres: recoveryTables('BIGINT', ''),
   },
+  {
+    version: 8,
+    name: 'when each email address was verified',
+    sqlite: 'ALTER TABLE users ADD COLUMN email_verified_at INTEGER;',
+    postgres: 'ALTER TABLE users ADD COLUMN email_verified_at BIGINT;',
+  },
 ];
 
 /** Migration 7's tables, the same in both stores but for the integer type and `STRICT`. */

@@ -36,6 +36,7 @@ export function userFromRow(row: Row): UserRecord {
     createdAt: int(row['created_at']),
     updatedAt: int(row['updated_at']),
     disabledAt: intOrNull(row['disabled_at']),
+    emailVerifiedAt: intOrNull(row['email_verified_at']),
   };
 }
 
@@ -104,7 +105,8 @@ export function revokedFrom(session: SessionRecord): RevokedSession {
 export type Value = string | number | null;
 
 /** Columns of `users` in the order `userValues` gives them (inserts of both stores). */
-export const USER_COLUMNS = 'id, email, name, password_hash, role, created_at, updated_at, disabled_at';
+export const USER_COLUMNS =
+  'id, email, name, password_hash, role, created_at, updated_at, disabled_at, email_verified_at';
 
 export function userValues(user: UserRecord): Value[] {
   return [
@@ -116,6 +118,7 @@ export function userValues(user: UserRecord): Value[] {
     user.createdAt,
     user.updatedAt,
     user.disabledAt,
+    user.emailVerifiedAt,
   ];
 }
 

@@ -163,6 +163,7 @@ export type AuditAction =
   | 'password_changed'
   | 'password_reset_requested'
   | 'password_reset'
+  | 'email_verified'
   | 'role_changed'
   | 'user_disabled'
   | 'user_enabled'
@@ -202,6 +203,8 @@ export interface UserRecord {
   createdAt: number;
   updatedAt: number;
   disabledAt: number | null;
+  /** When the owner proved the address (an emailed link or code); `null` until then. */
+  emailVerifiedAt: number | null;
 }
 
 export interface SessionRecord {

@@ -38,6 +38,7 @@ export function userRecord(overrides: Partial<UserRecord> = {}): UserRecord {
     createdAt: T0,
     updatedAt: T0,
     disabledAt: null,
+    emailVerifiedAt: null,
     ...overrides,
   };
 }

@@ -24,7 +24,7 @@ function resetToken(user: UserRecord, overrides: Partial<OneTimeTokenRecord> = {
     hash: randomHash(),
     purpose: 'password_reset',
     userId: user.id,
-    binding: bindingOf(user),
+    binding: bindingOf(user, 'password_reset'),
     createdAt: T0,
     expiresAt: T0 + 30 * MINUTE,
     ...overrides,
@@ -73,7 +73,9 @@ export function recoveryContract(store: () => Store): void {
     test('expired, unknown, stale-bound and disabled-account tokens change nothing', async () => {
       const { user } = await seedSession(store());
       const expired = resetToken(user, { expiresAt: T0 + MINUTE });
-      const stale = resetToken(user, { binding: bindingOf({ ...user, passwordHash: 'an older hash' }) });
+      const stale = resetToken(user, {
+        binding: bindingOf({ ...user, passwordHash: 'an older hash' }, 'password_reset'),
+      });
       await store().recovery.issueToken(expired, mailFor(user));
       await store().recovery.issueToken(stale, mailFor(user));
       const now = T0 + MINUTE;

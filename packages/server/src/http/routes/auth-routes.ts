@@ -93,6 +93,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
       const now = services.now();
       await rateLimits.hitAddress(request.ip, now);
       const user = await accounts.signup(request.body, now, clientInfo(request));
+      services.recovery.afterSignup(user, now);
       return reply.code(201).send({ user: presentUser(user) });
     },
   );

@@ -19,6 +19,9 @@ const DEMO_DIR = new URL('../../demo/', import.meta.url);
 const SDK_ENTRY = new URL(import.meta.resolve('@tessera/client'));
 const PROTOCOL_ENTRY = new URL(import.meta.resolve('@tessera/protocol'));
 
+/** Pages an emailed link opens, each `<name>.html` in the demo folder, served at `/<name>`. */
+const LINK_PAGES = ['reset-password', 'verify-email'] as const;
+
 interface Asset {
   body: string;
   type: string;
@@ -104,18 +107,20 @@ export function demoRoutes(app: FastifyInstance): void {
       .send(page),
   );
 
-  // The page an emailed reset link opens (`TESSERA_APP_URL` points links at an app's own instead).
-  const resetPage = demo.get('reset-password.html')?.body;
-  if (resetPage === undefined) throw new Error('demo/reset-password.html is missing');
+  // The pages emailed links open (`TESSERA_APP_URL` points links at an app's own instead).
   const pageCsp = csp.replace(/script-src [^;]+/, "script-src 'self'");
-  app.get('/reset-password', { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', pageCsp)
-      .header('referrer-policy', 'no-referrer')
-      .header('cache-control', 'no-store')
-      .send(resetPage),
-  );
+  for (const name of LINK_PAGES) {
+    const linkPage = demo.get(`${name}.html`)?.body;
+    if (linkPage === undefined) throw new Error(`demo/${name}.html is missing`);
+    app.get(`/${name}`, { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', pageCsp)
+        .header('referrer-policy', 'no-referrer')
+        .header('cache-control', 'no-store')
+        .send(linkPage),
+    );
+  }
 
   for (const [folder, assets] of folders) {
     app.get<{ Params: { file: string } }>(

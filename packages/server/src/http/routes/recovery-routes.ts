@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { clientInfo, type Services } from '../context.ts';
-import { emailSchema, noContent, passwordSchema, withErrors } from '../schemas.ts';
+import { authenticate, clientInfo, type Services } from '../context.ts';
+import { presentUser } from '../present.ts';
+import { bearerAuth, emailSchema, noContent, passwordSchema, userSchema, withErrors } from '../schemas.ts';
 
 interface ForgotBody {
   email: string;
@@ -10,12 +11,13 @@ interface ResetBody {
   newPassword: string;
 }
 
+const tokenSchema = { type: 'string', minLength: 1, maxLength: 512 } as const;
 const accepted = {
   description: 'Accepted: a link is mailed if the address has an account',
   type: 'null',
 } as const;
 
-/** Password reset by emailed link (issue 13). */
+/** Password reset and email verification by emailed link (issue 13). */
 export function recoveryRoutes(app: FastifyInstance, services: Services): void {
   const { recovery, rateLimits } = services;
 
@@ -47,6 +49,60 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
     },
   );
 
+  app.post<{ Body: { token: string } }>(
+    '/auth/email/verify',
+    {
+      schema: {
+        tags: ['recovery'],
+        summary: 'Verify the email address with an emailed link',
+        description:
+          'Spends the token of the link mailed at sign-up (or by `/auth/email/verify/resend`), valid ' +
+          'a day. Errors: `invalid_link` (unknown, used, expired, or for an address the account no ' +
+          'longer has), `rate_limited`.',
+        body: {
+          type: 'object',
+          properties: { token: tokenSchema },
+          required: ['token'],
+          additionalProperties: false,
+        },
+        response: withErrors({
+          200: {
+            description: 'Verified',
+            type: 'object',
+            properties: { user: userSchema },
+            required: ['user'],
+          },
+        }),
+      },
+    },
+    async (request, reply) => {
+      const now = services.now();
+      await rateLimits.hitAddress(request.ip, now);
+      const user = await recovery.verifyEmail(request.body.token, clientInfo(request), now);
+      return reply.send({ user: presentUser(user) });
+    },
+  );
+
+  app.post(
+    '/auth/email/verify/resend',
+    {
+      schema: {
+        tags: ['recovery'],
+        summary: 'Mail a new verification link',
+        description:
+          'For the signed-in user whose address is not verified yet; nothing is sent for a verified ' +
+          'one. Errors: `invalid_token`, `rate_limited` (5 an hour per address).',
+        security: bearerAuth,
+        response: withErrors({ 202: { description: 'Accepted', type: 'null' } }),
+      },
+    },
+    async (request, reply) => {
+      const claims = await authenticate(services, request);
+      await recovery.resendVerification(claims.sub, services.now());
+      return reply.code(202).send();
+    },
+  );
+
   app.post<{ Body: ResetBody }>(
     '/auth/password/reset',
     {
@@ -62,7 +118,7 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
         body: {
           type: 'object',
           properties: {
-            token: { type: 'string', minLength: 1, maxLength: 512 },
+            token: tokenSchema,
             newPassword: passwordSchema,
           },
           required: ['token', 'newPassword'],

@@ -206,7 +206,7 @@ export class PostgresStore implements Store {
     await this.#guard(async () => {
       try {
         await this.#pool.query(
-          `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           userValues(user),
         );
       } catch (error) {

@@ -16,9 +16,18 @@ export interface RecoveryStore {
    * the revocation log). Of concurrent resets with one token exactly one gets `reset`.
    */
   resetPassword(reset: PasswordReset): Promise<PasswordResetOutcome>;
+  /**
+   * Spends a live `email_verify` token whose binding still holds and marks the address verified
+   * (kept as it was if it already was). `invalid` for anything else.
+   */
+  verifyEmail(tokenHash: string, now: number): Promise<EmailVerificationOutcome>;
+  /** Marks the address verified without a token (the CLI); the user, or `null` if there is none. */
+  markEmailVerified(userId: string, now: number): Promise<UserRecord | null>;
 }
 
-export type OneTimePurpose = 'password_reset';
+export type OneTimePurpose = 'password_reset' | 'email_verify';
+
+export type EmailVerificationOutcome = { kind: 'verified'; user: UserRecord } | { kind: 'invalid' };
 
 export interface OneTimeTokenRecord {
   /** SHA-256 of the token, base64url. The token itself is only in the mail. */
@@ -43,10 +52,18 @@ export type PasswordResetOutcome =
   | { kind: 'invalid' };
 
 /**
- * What a token is bound to: the user's current email and password hash, hashed. A change of either
- * (a reset, a password change, an email change) makes every token issued before it unusable,
- * without any of those code paths having to know the tokens exist.
+ * What a token is bound to, hashed: for a reset, the user's current email and password hash; for
+ * a verification, the email alone (changing the password does not change whose address it is). A
+ * change of what a token is bound to (a reset, a password change, an email change) makes every
+ * such token issued before it unusable, without those code paths having to know tokens exist.
  */
-export function bindingOf(user: Pick<UserRecord, 'id' | 'email' | 'passwordHash'>): string {
-  return createHash('sha256').update(`${user.id}\n${user.email}\n${user.passwordHash}`).digest('base64url');
+export function bindingOf(
+  user: Pick<UserRecord, 'id' | 'email' | 'passwordHash'>,
+  purpose: OneTimePurpose,
+): string {
+  const bound =
+    purpose === 'password_reset' ? [user.id, user.email, user.passwordHash] : [user.id, user.email];
+  return createHash('sha256')
+    .update(`${purpose}\n${bound.join('\n')}`)
+    .digest('base64url');
 }

@@ -85,6 +85,8 @@ export class RedisSessionStore implements Store {
     this.outbox = sql.outbox;
     this.recovery = {
       issueToken: (token, mail) => sql.recovery.issueToken(token, mail),
+      verifyEmail: (tokenHash, now) => sql.recovery.verifyEmail(tokenHash, now),
+      markEmailVerified: (userId, now) => sql.recovery.markEmailVerified(userId, now),
       resetPassword: async (reset) => {
         const outcome = await sql.recovery.resetPassword(reset);
         if (outcome.kind !== 'reset') return outcome;

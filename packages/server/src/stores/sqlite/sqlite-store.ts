@@ -177,7 +177,7 @@ export class SqliteStore implements Store {
   async createUser(user: UserRecord): Promise<void> {
     return this.#write(() => {
       try {
-        this.#prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        this.#prepare(`INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
           ...userValues(user),
         );
       } catch (error) {
