@@ -299,7 +299,7 @@ async function createServices(
       templates: new MailTemplates(config.mailTemplates),
       sender: mail,
       metrics,
-      onError: (error) => log.warn({ err: error }, 'password reset request failed'),
+      onError: (error) => log.warn({ err: error }, 'recovery mail not queued (reset or verification link)'),
     },
     { resetTtl: config.resetTtl, appUrl: config.appUrl, emailVerification: config.emailVerification },
   );

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLI_ACTOR } from '../src/index.ts';
 import { assertRefused } from './helpers/assertions.ts';
-import { Mailbox, type Received } from './helpers/mailbox.ts';
+import { linkTokenOf, Mailbox, settled, type Received } from './helpers/mailbox.ts';
 import {
   call,
   login,
@@ -13,23 +13,12 @@ import {
   type TestServer,
 } from './helpers/test-server.ts';
 
-/** The token of a verification mail's link (`…/verify-email#token=…`). */
-function verifyTokenOf(message: Received): string {
-  const match = /\/verify-email#token=([A-Za-z0-9_-]+)/.exec(message.text);
-  if (!match) throw new Error(`no verification link in: ${message.text}`);
-  return match[1]!;
-}
+const verifyTokenOf = (message: Received): string => linkTokenOf(message, 'verify-email');
 
 async function signup(server: TestServer, email = uniqueEmail()): Promise<string> {
   const reply = await call(server, 'POST', '/auth/signup', { body: { email, password: PASSWORD } });
   assert.equal(reply.status, 201, reply.text);
   return email;
-}
-
-async function settled(server: TestServer): Promise<void> {
-  await server.app.tessera.recovery.idle();
-  server.app.tessera.mail.nudge();
-  await server.app.tessera.mail.idle();
 }
 
 describe('email verification, optional (the default)', () => {
@@ -141,7 +130,7 @@ describe('email verification, optional (the default)', () => {
       (await call(server, 'POST', '/auth/email/verify/resend', { token: session.accessToken })).status,
       202,
     );
-    await settled(server);
+    await settled([server]);
     assert.equal(mailbox.to(email).length, 2, 'nothing sent for a verified address');
     assert.equal((await call(server, 'POST', '/auth/email/verify/resend')).status, 401);
   });
@@ -222,7 +211,7 @@ describe('email verification, off', () => {
     const server = await startServer({ TESSERA_SMTP_URL: mailbox.url, TESSERA_EMAIL_VERIFICATION: 'off' });
     try {
       const { email } = await signupAndLogin(server);
-      await settled(server);
+      await settled([server]);
       assert.equal(mailbox.to(email).length, 0);
     } finally {
       await server.close();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Row } from '../src/stores/rows.ts';
 import type { SqlPlan } from '../src/stores/sql-plan.ts';
 import { assertRefused, assertTokenRefused } from './helpers/assertions.ts';
-import { Mailbox, resetTokenOf } from './helpers/mailbox.ts';
+import { Mailbox, resetTokenOf, settled } from './helpers/mailbox.ts';
 import {
   call,
   login,
@@ -28,13 +28,6 @@ async function resetLinkFor(server: TestServer, mailbox: Mailbox, email: string)
   const messages = await mailbox.waitFor(email, before + 1);
   assert.equal(messages.length, before + 1, 'the reset mail arrived');
   return resetTokenOf(messages.at(-1)!);
-}
-
-/** Everything the server does after answering (the lookup, the token, the delivery) is done. */
-async function settled(server: TestServer): Promise<void> {
-  await server.app.tessera.recovery.idle();
-  server.app.tessera.mail.nudge();
-  await server.app.tessera.mail.idle();
 }
 
 async function mailMetric(server: TestServer, outcome: string): Promise<number> {
@@ -211,7 +204,7 @@ describe('password reset by emailed link, through a real SMTP server', () => {
     const shape = (reply: typeof a): string[] =>
       [...reply.headers.keys()].filter((name) => !['date', 'x-request-id'].includes(name)).sort();
     assert.deepEqual(shape(a), shape(b));
-    await settled(server);
+    await settled([server]);
     assert.equal((await mailbox.waitFor(known.email)).length, 1);
     assert.equal(mailbox.to(unknown).length, 0);
   });
@@ -223,7 +216,7 @@ describe('password reset by emailed link, through a real SMTP server', () => {
       (await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } })).status,
       202,
     );
-    await settled(server);
+    await settled([server]);
     assert.equal(mailbox.to(user.email).length, 0);
   });
 
@@ -237,7 +230,7 @@ describe('password reset by emailed link, through a real SMTP server', () => {
       }
       assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429], email === known ? 'known' : 'unknown');
     }
-    await settled(server);
+    await settled([server]);
     assert.equal(mailbox.to(known).length, 5);
   });
 
@@ -265,7 +258,7 @@ describe('password reset by emailed link, through a real SMTP server', () => {
         'invalid_request',
       );
     }
-    await settled(server);
+    await settled([server]);
     assert.equal(mailbox.to('victim@example.test').length, 0);
   });
 
@@ -292,13 +285,13 @@ describe('mail delivery survives an SMTP outage', () => {
       await mailbox.stop();
       const reply = await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } });
       assert.equal(reply.status, 202, 'answered while the mail server is down');
-      await settled(server);
+      await settled([server]);
       assert.ok((await mailMetric(server, 'failed')) >= 1, 'the failed attempt is counted');
       assert.equal(await mailMetric(server, 'sent'), 0);
 
       await mailbox.resume();
       server.clock.advanceSeconds(5);
-      await settled(server);
+      await settled([server]);
       const messages = await mailbox.waitFor(user.email);
       assert.equal(messages.length, 1);
       assert.equal(await mailMetric(server, 'sent'), 1);
@@ -319,19 +312,19 @@ describe('mail delivery survives an SMTP outage', () => {
       const refused = await signupAndLogin(server);
       mailbox.refuse.add(refused.email);
       await call(server, 'POST', '/auth/password/forgot', { body: { email: refused.email } });
-      await settled(server);
+      await settled([server]);
       assert.equal(await mailMetric(server, 'given_up'), 1, 'a 550 for the recipient is final');
 
       const late = await signupAndLogin(server);
       await mailbox.stop();
       await call(server, 'POST', '/auth/password/forgot', { body: { email: late.email } });
-      await settled(server);
+      await settled([server]);
       server.clock.advanceSeconds(24 * 3600);
-      await settled(server);
+      await settled([server]);
       assert.equal(await mailMetric(server, 'given_up'), 2, 'undeliverable for a day');
       await mailbox.resume();
       server.clock.advanceSeconds(3600);
-      await settled(server);
+      await settled([server]);
       assert.equal(mailbox.to(late.email).length, 0, 'a given-up message is not sent later');
       // Its content, which held the link, is gone from the database.
       const rows = await server.store.runPlan(function* (): SqlPlan<Row[]> {
@@ -355,7 +348,7 @@ describe('without TESSERA_SMTP_URL', () => {
     try {
       const user = await signupAndLogin(server);
       await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } });
-      await settled(server);
+      await settled([server]);
       const dir = join(server.dir, 'mail');
       const files = readdirSync(dir).filter((name) => name.endsWith('.eml'));
       assert.equal(files.length, 1);

@@ -2,8 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertRefused, assertTokenRefused } from './helpers/assertions.ts';
 import { FakeClock } from './helpers/clock.ts';
-import { eventually, startInstance, type Instance } from './helpers/instance.ts';
-import { Mailbox, resetTokenOf } from './helpers/mailbox.ts';
+import { eventually, startInstance } from './helpers/instance.ts';
+import { Mailbox, resetTokenOf, settled } from './helpers/mailbox.ts';
 import { createTestSchema, testPostgresUrl, type TestSchema } from './helpers/postgres.ts';
 import { deleteKeys, testPrefix, testRedisUrl } from './helpers/redis.ts';
 import { call, login, signupAndLogin, uniqueEmail } from './helpers/test-server.ts';
@@ -17,17 +17,6 @@ const redisUrl = postgresUrl === undefined ? undefined : testRedisUrl();
 
 /** Sign-up mails nothing here: every message in these tests is a reset link. */
 const RESET_ONLY = { TESSERA_EMAIL_VERIFICATION: 'off' };
-
-/** The instances' background work done: lookups, tokens, deliveries. */
-async function settled(instances: Instance[]): Promise<void> {
-  for (const instance of instances) await instance.app.tessera.recovery.idle();
-  await Promise.all(
-    instances.map(async (instance) => {
-      instance.app.tessera.mail.nudge();
-      await instance.app.tessera.mail.idle();
-    }),
-  );
-}
 
 if (postgresUrl !== undefined && redisUrl !== undefined) {
   const schemas: TestSchema[] = [];

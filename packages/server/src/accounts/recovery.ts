@@ -1,8 +1,8 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { InvalidLinkError, InvalidTokenError } from '@tessera/protocol';
 import { recordAudit, type Actor } from '../audit/audit.ts';
 import type { MailSender } from '../mail/mail-sender.ts';
-import type { MailTemplates, RenderedMail } from '../mail/templates.ts';
+import type { MailTemplates, RenderedMail, TemplateName } from '../mail/templates.ts';
 import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
@@ -11,6 +11,8 @@ import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
 import { bindingOf, type OneTimePurpose } from '../stores/recovery/recovery-store.ts';
 import type { Store, UserRecord } from '../stores/store.ts';
+// Link tokens are stored exactly as refresh tokens are: one hash function for both.
+import { hashRefreshToken as hashToken } from '../tokens/refresh-token.ts';
 
 export interface RecoverySettings {
   /** Seconds a reset link stays valid (`TESSERA_RESET_TTL`). */
@@ -22,11 +24,11 @@ export interface RecoverySettings {
 
 /** A verification link is good for a day: it is often opened later than a reset link. */
 const VERIFY_TTL_SECONDS = 24 * 3600;
-/** The page under `TESSERA_APP_URL` each kind of link opens. */
-const PAGES: Record<OneTimePurpose, string> = {
-  password_reset: 'reset-password',
-  email_verify: 'verify-email',
-};
+/** The page under `TESSERA_APP_URL` each kind of link opens, and the message that carries it. */
+const LINKS = {
+  password_reset: { page: 'reset-password', template: 'password_reset' },
+  email_verify: { page: 'verify-email', template: 'verify_email' },
+} as const satisfies Record<OneTimePurpose, { page: string; template: TemplateName }>;
 
 /** 256 bits from the CSPRNG, base64url: 43 characters. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -179,11 +181,11 @@ export class Recovery {
     render: (link: string) => RenderedMail,
   ): Promise<void> {
     const token = randomBytes(32).toString('base64url');
-    const link = new URL(PAGES[purpose], withSlash(this.#settings.appUrl));
+    const { page, template } = LINKS[purpose];
+    const link = new URL(page, withSlash(this.#settings.appUrl));
     // In the fragment: a browser never sends it to a server, so the token stays out of access
     // logs, proxies and the Referer header (SECURITY.md REC-04, REC-08).
     link.hash = `token=${token}`;
-    const template = purpose === 'password_reset' ? 'password_reset' : 'verify_email';
     await this.#store.recovery.issueToken(
       {
         hash: hashToken(token),
@@ -207,10 +209,6 @@ export class Recovery {
       .finally(() => this.#pending.delete(run));
     this.#pending.add(run);
   }
-}
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
 }
 
 function withSlash(url: string): string {

@@ -24,6 +24,11 @@ export const userSchema = {
   additionalProperties: false,
 } as const;
 
+/** A `{user}` body (sign-up, email verification). */
+export function userResponse(description: string) {
+  return { description, type: 'object', properties: { user: userSchema }, required: ['user'] } as const;
+}
+
 export const tokenResponseSchema = {
   type: 'object',
   properties: {

@@ -28,7 +28,7 @@ export function isRefreshTokenFormat(value: unknown): value is string {
   return typeof value === 'string' && FORMAT.test(value);
 }
 
-/** The stored form: SHA-256, base64url. */
+/** The stored form of a refresh token or an emailed link's token: SHA-256, base64url. */
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }

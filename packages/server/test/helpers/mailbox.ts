@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import type { TesseraApp } from '../../src/index.ts';
 
 /** A message as the test SMTP server received it over TCP. */
 export interface Received {
@@ -112,9 +113,23 @@ function received(mail: ParsedMail, raw: string, to: string[]): Received {
   };
 }
 
-/** The reset token of a reset mail's link (`…/reset-password#token=…`), from its text part. */
-export function resetTokenOf(message: Received): string {
-  const match = /\/reset-password#token=([A-Za-z0-9_-]+)/.exec(message.text);
-  if (!match) throw new Error(`no reset link in: ${message.text}`);
+/** The token of a mail's link to `page` (`…/<page>#token=…`), from its text part. */
+export function linkTokenOf(message: Received, page = 'reset-password'): string {
+  const match = new RegExp(`/${page}#token=([A-Za-z0-9_-]+)`).exec(message.text);
+  if (!match) throw new Error(`no ${page} link in: ${message.text}`);
   return match[1]!;
+}
+
+/** The reset token of a reset mail's link (`…/reset-password#token=…`). */
+export const resetTokenOf = (message: Received): string => linkTokenOf(message, 'reset-password');
+
+/** Everything an app does after answering (lookups, tokens, deliveries) is done. */
+export async function settled(apps: ReadonlyArray<{ app: TesseraApp }>): Promise<void> {
+  for (const { app } of apps) await app.tessera.recovery.idle();
+  await Promise.all(
+    apps.map(async ({ app }) => {
+      app.tessera.mail.nudge();
+      await app.tessera.mail.idle();
+    }),
+  );
 }

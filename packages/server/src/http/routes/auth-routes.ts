@@ -19,7 +19,7 @@ import {
   grantResponseSchema,
   noContent,
   refreshTokenSchema,
-  userSchema,
+  userResponse,
   withErrors,
 } from '../schemas.ts';
 
@@ -80,12 +80,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
           additionalProperties: false,
         },
         response: withErrors({
-          201: {
-            description: 'Created',
-            type: 'object',
-            properties: { user: userSchema },
-            required: ['user'],
-          },
+          201: userResponse('Created'),
         }),
       },
     },

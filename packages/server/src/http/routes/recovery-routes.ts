@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { authenticate, clientInfo, type Services } from '../context.ts';
 import { presentUser } from '../present.ts';
-import { bearerAuth, emailSchema, noContent, passwordSchema, userSchema, withErrors } from '../schemas.ts';
+import { bearerAuth, emailSchema, noContent, passwordSchema, userResponse, withErrors } from '../schemas.ts';
 
 interface ForgotBody {
   email: string;
@@ -65,14 +65,7 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
           required: ['token'],
           additionalProperties: false,
         },
-        response: withErrors({
-          200: {
-            description: 'Verified',
-            type: 'object',
-            properties: { user: userSchema },
-            required: ['user'],
-          },
-        }),
+        response: withErrors({ 200: userResponse('Verified') }),
       },
     },
     async (request, reply) => {
