@@ -18,14 +18,18 @@ export interface MailTransport {
 }
 
 /**
- * SMTP (`TESSERA_SMTP_URL`) through nodemailer: `smtp://` upgrades with STARTTLS whenever the
- * server offers it, `smtps://` is TLS from the first byte. Bounded timeouts, so a server that
- * stopped answering fails a delivery (to be retried) rather than holding it for ever.
+ * SMTP (`TESSERA_SMTP_URL`) through nodemailer: `smtps://` is TLS from the first byte; `smtp://`
+ * must upgrade with STARTTLS, or the delivery fails (and is retried). Opportunistic STARTTLS would
+ * let anyone on the path strip the offer and read every link and the relay's password
+ * (SECURITY.md REC-11), so plain text is allowed only to a loopback relay (a local MTA, a test
+ * server) or when the URL says `?tls=none`. Bounded timeouts, so a server that stopped answering
+ * fails a delivery (to be retried) rather than holding it for ever.
  */
 export function smtpTransport(url: string): MailTransport {
   const parsed = new URL(url);
   const secure = parsed.protocol === 'smtps:';
   const transporter = nodemailer.createTransport({
+    requireTLS: !secure && !plainTextAllowed(parsed),
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port === '' ? (secure ? 465 : 587) : Number(parsed.port),
     secure,
@@ -43,6 +47,12 @@ export function smtpTransport(url: string): MailTransport {
     },
     close: () => transporter.close(),
   };
+}
+
+function plainTextAllowed(url: URL): boolean {
+  if (url.searchParams.get('tls') === 'none') return true;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /**
