@@ -1,4 +1,14 @@
-import { Administration, CLI_ACTOR, MAX_PAGE_SIZE, PasswordHasher, type UserRecord } from '@tessera/server';
+import {
+  Administration,
+  CLI_ACTOR,
+  EmailedTokens,
+  issueResetLink,
+  MailTemplates,
+  MAX_PAGE_SIZE,
+  PasswordHasher,
+  recordAudit,
+  type UserRecord,
+} from '@tessera/server';
 import { parseCommand, wantsHelp } from '../args.ts';
 import { openConfiguredStore } from '../open.ts';
 import { readPassword } from '../password-input.ts';
@@ -22,6 +32,9 @@ export const USERS_USAGE = `Usage: tessera users <action>
   users set-role <id|email> user|admin
   users disable <id|email>    Refuse logins and revoke every session at once.
   users enable <id|email>     Allow logins again (revoked sessions stay revoked).
+  users verify <id|email>     Mark the email address verified (TESSERA_EMAIL_VERIFICATION).
+  users send-reset <id|email> Queue a password-reset link to the account's address; a running
+        server delivers it (TESSERA_SMTP_URL, or the mail folder), valid TESSERA_RESET_TTL.
 
 Every change is recorded in the audit log with the actor "cli".`;
 
@@ -42,6 +55,10 @@ export async function usersCommand(args: string[]): Promise<number> {
     case 'disable':
     case 'enable':
       return setDisabled(rest, action === 'disable');
+    case 'verify':
+      return verify(rest);
+    case 'send-reset':
+      return sendReset(rest);
     default:
       throw new UsageError(`unknown action "${action}"\n${USERS_USAGE}`);
   }
@@ -130,6 +147,46 @@ async function setDisabled(args: string[], disabled: boolean): Promise<number> {
     process.stdout.write(`${describe(updated)}\n`);
     return 0;
   });
+}
+
+async function verify(args: string[]): Promise<number> {
+  const { positionals } = parseCommand(args, {}, 1, 'usage: tessera users verify <id|email>');
+  const { store } = await openConfiguredStore();
+  try {
+    const found = await new Administration(store, new PasswordHasher()).findUser(positionals[0] ?? '');
+    const now = Date.now();
+    const user = await store.recovery.markEmailVerified(found.id, now);
+    if (user === null) throw new UsageError(`no such user: ${positionals[0] ?? ''}`);
+    await recordAudit(store, { action: 'email_verified', actor: CLI_ACTOR, subject: user.id }, now);
+    process.stdout.write(`verified ${user.email}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function sendReset(args: string[]): Promise<number> {
+  const { positionals } = parseCommand(args, {}, 1, 'usage: tessera users send-reset <id|email>');
+  const { config, store } = await openConfiguredStore();
+  try {
+    const user = await new Administration(store, new PasswordHasher()).findUser(positionals[0] ?? '');
+    if (user.disabledAt !== null) throw new UsageError(`${user.email} is disabled: enable it first`);
+    const tokens = new EmailedTokens({
+      store,
+      templates: new MailTemplates(config.mailTemplates),
+      // Queued in the outbox: the servers' senders find it on their next poll.
+      sender: { nudge: () => undefined },
+      appUrl: config.appUrl,
+      onError: () => undefined,
+    });
+    await issueResetLink(tokens, user, config.resetTtl, CLI_ACTOR, Date.now());
+    process.stdout.write(
+      `reset link queued for ${user.email}, valid ${Math.round(config.resetTtl / 60)} min\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 function parseRole(value: string | undefined): 'user' | 'admin' {
