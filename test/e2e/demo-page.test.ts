@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -51,8 +51,8 @@ describe('demo page in Chromium', { skip: missing }, () => {
     const page = await context.newPage();
     await page.goto(url());
     const email = uniqueEmail('browser');
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Password', { exact: true }).fill('correct horse battery staple');
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
     return { page, email };
@@ -137,7 +137,7 @@ describe('demo page in Chromium', { skip: missing }, () => {
       const { page, email } = await signUpAndLogIn(context);
       await page.getByRole('button', { name: 'Log out', exact: true }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Email', { exact: true }).fill(email);
       await page.getByRole('button', { name: 'Forgot password?' }).click();
       await page.getByText('a reset link is on its way').waitFor();
 
@@ -151,10 +151,58 @@ describe('demo page in Chromium', { skip: missing }, () => {
       await page.getByText('Your password is changed').waitFor();
 
       await page.goto(url());
-      await page.getByLabel('Email').fill(email);
-      await page.getByLabel('Password').fill('a new and longer passphrase');
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByLabel('Password', { exact: true }).fill('a new and longer passphrase');
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('sign-in by emailed code, and by the link in the same mail', async () => {
+    const context = await browser.newContext();
+    const mailDir = join(server.dir, 'mail');
+    try {
+      const { page, email } = await signUpAndLogIn(context);
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      const [, code] = await fromMailFile(mailDir, email, /^ {4}(\d{6})$/m);
+      await page.getByLabel('Code from the email').fill(code!);
+      await page.getByRole('button', { name: 'Sign in with the code' }).click();
+      await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+
+      // The link: a newer code's mail, opened in this browser, signs in after the button press.
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      for (const name of readdirSync(mailDir)) rmSync(join(mailDir, name));
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      const [link] = await fromMailFile(mailDir, email, /https?:\/\/\S+\/sign-in#token=[A-Za-z0-9_-]+/);
+      await page.goto(link.replace('http://tessera.test', url()));
+      assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the verification link opens a page that confirms the address on a press', async () => {
+    const context = await browser.newContext();
+    try {
+      const { email } = await signUpAndLogIn(context);
+      const [link] = await fromMailFile(
+        join(server.dir, 'mail'),
+        email,
+        /https?:\/\/\S+\/verify-email#token=[A-Za-z0-9_-]+/,
+      );
+      const page = await context.newPage();
+      await page.goto(link.replace('http://tessera.test', url()));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.getByText(`Your address ${email} is confirmed.`).waitFor();
     } finally {
       await context.close();
     }
@@ -163,16 +211,21 @@ describe('demo page in Chromium', { skip: missing }, () => {
 
 /** The reset link of the `.eml` file written for `email`, read as a mail program would. */
 async function resetLinkFromMailFile(dir: string, email: string): Promise<string> {
+  return (await fromMailFile(dir, email, /https?:\/\/\S+\/reset-password#token=[A-Za-z0-9_-]+/))[0];
+}
+
+/** The first match of `pattern` in the text of an `.eml` file written for `email`. */
+async function fromMailFile(dir: string, email: string, pattern: RegExp): Promise<RegExpExecArray> {
   const deadline = Date.now() + 5000;
   for (;;) {
     for (const name of existsSync(dir) ? readdirSync(dir) : []) {
       const mail = await simpleParser(readFileSync(join(dir, name)));
       const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
       if (!to.some((address) => address.text.includes(email))) continue;
-      const link = /https?:\/\/\S+\/reset-password#token=[A-Za-z0-9_-]+/.exec(mail.text ?? '')?.[0];
-      if (link) return link;
+      const match = pattern.exec(mail.text ?? '');
+      if (match) return match;
     }
-    if (Date.now() > deadline) throw new Error(`no reset mail for ${email} in ${dir}`);
+    if (Date.now() > deadline) throw new Error(`no mail matching ${pattern} for ${email} in ${dir}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -165,6 +165,39 @@ export class TesseraClient {
     await this.#call('POST', '/auth/email/verify/resend');
   }
 
+  /**
+   * Asks for a change of the signed-in user's address, with the password: a confirmation link goes
+   * to `newEmail` and a notice to the current address. Nothing changes until the link is confirmed.
+   */
+  async changeEmail(input: { newEmail: string; password: string }): Promise<void> {
+    const { newEmail, password } = input;
+    await this.#call('POST', '/auth/email/change', { newEmail, password });
+  }
+
+  /** Confirms a new address with the token of the emailed link; the user as it now is. */
+  async confirmEmailChange(token: string): Promise<User> {
+    const request = this.#jsonRequest('POST', '/auth/email/change/confirm', { token });
+    return ((await this.#expectJson(await this.#send(request, null))) as { user: User }).user;
+  }
+
+  /**
+   * Mails a 6-digit sign-in code (and a link with the same grant) to `email` if it has an account;
+   * resolves the same either way. Finish with `loginWithEmailCode`.
+   */
+  async requestEmailCode(input: { email: string; remember?: boolean }): Promise<void> {
+    const { email, remember } = input;
+    const body = this.#cookie ? { email, remember, cookie: true } : { email, remember };
+    await this.#expectJson(await this.#send(this.#jsonRequest('POST', '/auth/login/email', body), null));
+  }
+
+  /** Signs in with the emailed code and starts the session, as `login` does. */
+  async loginWithEmailCode(input: { email: string; code: string }): Promise<User> {
+    const { email, code } = input;
+    const grant = await this.#grant('/auth/login/email/verify', { email, code });
+    await this.#refresher.start(grant.tokens, grant.user);
+    return grant.user;
+  }
+
   /** Logs in and starts the session; `remember: false` gives a session of one access lifetime. */
   async login(input: { email: string; password: string; remember?: boolean }): Promise<User> {
     const { email, password, remember } = input;

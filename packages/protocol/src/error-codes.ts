@@ -21,6 +21,10 @@ export const ERROR_CODES = {
     status: 400,
     message: 'The link is invalid, expired or already used; ask for a new one',
   },
+  invalid_code: {
+    status: 401,
+    message: 'The code is wrong, expired or already used; ask for a new one',
+  },
   email_not_verified: {
     status: 403,
     message: 'Verify your email address first: follow the link mailed to it',

@@ -59,6 +59,17 @@ export class InvalidLinkError extends TesseraError {
   }
 }
 
+/**
+ * A sign-in code is wrong, expired, used, dead after too many tries, or there is none for the
+ * address (or no such account). Says nothing about which (SECURITY.md REC-10).
+ */
+export class InvalidCodeError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('invalid_code', undefined, options);
+    this.name = 'InvalidCodeError';
+  }
+}
+
 /** `TESSERA_EMAIL_VERIFICATION=required` and the account's address is not verified yet. */
 export class EmailNotVerifiedError extends TesseraError {
   constructor(options?: ErrorOptions) {

@@ -3,11 +3,15 @@ import fastifyCors from '@fastify/cors';
 import { resolve } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Accounts } from './accounts/accounts.ts';
+import { EmailChange } from './accounts/email-change.ts';
+import { EmailSignIn } from './accounts/email-sign-in.ts';
+import { EmailedTokens } from './accounts/emailed-tokens.ts';
 import { Recovery } from './accounts/recovery.ts';
 import { MailSender, type MailEvent } from './mail/mail-sender.ts';
 import { MailTemplates } from './mail/templates.ts';
 import { fileTransport, smtpTransport } from './mail/transport.ts';
 import { recoveryRoutes } from './http/routes/recovery-routes.ts';
+import { emailSignInRoutes } from './http/routes/email-sign-in-routes.ts';
 import type { Config } from './config/config.ts';
 import type { Services } from './http/context.ts';
 import { InvalidRequestError, UnavailableError } from '@tessera/protocol';
@@ -142,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   demoRoutes(app);
   revocationRoutes(app, services);
   recoveryRoutes(app, services);
+  emailSignInRoutes(app, services);
 
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.
@@ -245,6 +250,7 @@ async function createServices(
   });
   const metrics = new Metrics({
     now,
+    mailQueued: () => store.outbox.countQueued(),
     signingKeyActivatedAt: (at) => {
       try {
         return keyring.signingKey(at).activatesAt;
@@ -290,19 +296,20 @@ async function createServices(
     config.smtpUrl === undefined ? fileTransport(resolve(config.mailDir)) : smtpTransport(config.smtpUrl),
     { from: config.mailFrom, now, report: (event) => reportMail(event, metrics, log) },
   );
+  const tokens = new EmailedTokens({
+    store,
+    templates: new MailTemplates(config.mailTemplates),
+    sender: mail,
+    appUrl: config.appUrl,
+    metrics,
+    onError: (error) => log.warn({ err: error }, 'emailed link or code not queued'),
+  });
   const recovery = new Recovery(
-    {
-      store,
-      hasher,
-      limits: rateLimits,
-      sessions,
-      templates: new MailTemplates(config.mailTemplates),
-      sender: mail,
-      metrics,
-      onError: (error) => log.warn({ err: error }, 'recovery mail not queued (reset or verification link)'),
-    },
-    { resetTtl: config.resetTtl, appUrl: config.appUrl, emailVerification: config.emailVerification },
+    { store, hasher, limits: rateLimits, sessions, tokens },
+    { resetTtl: config.resetTtl, emailVerification: config.emailVerification },
   );
+  const emailChange = new EmailChange({ store, hasher, limits: rateLimits, tokens });
+  const emailSignIn = new EmailSignIn({ store, limits: rateLimits, sessions, tokens, metrics });
   // Cookie-mode requests may come from the server's own origin and the configured ones.
   const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
   return {
@@ -313,6 +320,8 @@ async function createServices(
     sessions,
     accounts,
     recovery,
+    emailChange,
+    emailSignIn,
     mail,
     administration,
     rateLimits,

@@ -14,3 +14,7 @@ export { CLI_ACTOR, type Actor } from './audit/audit.ts';
 export { PasswordHasher } from './passwords/password-hasher.ts';
 export { AccessTokens } from './tokens/access-token.ts';
 export { MAX_PAGE_SIZE, type Role, type UserRecord } from './stores/store.ts';
+export { EmailedTokens } from './accounts/emailed-tokens.ts';
+export { issueResetLink } from './accounts/recovery.ts';
+export { MailTemplates } from './mail/templates.ts';
+export { recordAudit } from './audit/audit.ts';

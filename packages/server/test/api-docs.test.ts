@@ -9,7 +9,7 @@ import { call, startServer, type TestServer } from './helpers/test-server.ts';
 /** Routes that are not part of the API, and say so with `hide: true`. Nothing else may be missing. */
 const NOT_API = [
   /^\/$/, // the demo page and its files
-  /^\/(reset-password|verify-email)$/, // the pages emailed links open
+  /^\/(reset-password|verify-email|confirm-email|sign-in)$/, // the pages emailed links open
   /^\/(demo|sdk|protocol)\/:file$/,
   /^\/docs(\/|$)/, // the docs themselves
 ];

@@ -65,7 +65,7 @@ describe('email verification, optional (the default)', () => {
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
     assert.equal(page.headers.get('cache-control'), 'no-store');
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-    assert.match(await page.text(), /<button id="verify-submit" type="button">Confirm<\/button>/);
+    assert.match(await page.text(), /<button id="link-submit" type="button">Confirm<\/button>/);
     // Loading it (what a scanner does) left the token unspent.
     const verified = await call(server, 'POST', '/auth/email/verify', {
       body: { token: verifyTokenOf(mail!) },

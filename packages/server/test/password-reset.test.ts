@@ -36,6 +36,11 @@ async function mailMetric(server: TestServer, outcome: string): Promise<number> 
   return Number(match?.[1]);
 }
 
+async function queuedGauge(server: TestServer): Promise<number> {
+  const text = await server.app.tessera.metrics.render();
+  return Number(/^tessera_mail_queued (\d+)$/m.exec(text)?.[1]);
+}
+
 describe('password reset by emailed link, through a real SMTP server', () => {
   let mailbox: Mailbox;
   let server: TestServer;
@@ -288,6 +293,7 @@ describe('mail delivery survives an SMTP outage', () => {
       await settled([server]);
       assert.ok((await mailMetric(server, 'failed')) >= 1, 'the failed attempt is counted');
       assert.equal(await mailMetric(server, 'sent'), 0);
+      assert.equal(await queuedGauge(server), 1, 'waiting in the outbox');
 
       await mailbox.resume();
       server.clock.advanceSeconds(5);
@@ -295,6 +301,7 @@ describe('mail delivery survives an SMTP outage', () => {
       const messages = await mailbox.waitFor(user.email);
       assert.equal(messages.length, 1);
       assert.equal(await mailMetric(server, 'sent'), 1);
+      assert.equal(await queuedGauge(server), 0);
       const reset = await call(server, 'POST', '/auth/password/reset', {
         body: { token: resetTokenOf(messages[0]!), newPassword: NEW_PASSWORD },
       });

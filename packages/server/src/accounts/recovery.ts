@@ -1,55 +1,63 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { InvalidLinkError, InvalidTokenError } from '@tessera/protocol';
 import { recordAudit, type Actor } from '../audit/audit.ts';
-import type { MailSender } from '../mail/mail-sender.ts';
-import type { MailTemplates, RenderedMail, TemplateName } from '../mail/templates.ts';
-import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertAcceptablePassword } from '../passwords/password-policy.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
-import { bindingOf, type OneTimePurpose } from '../stores/recovery/recovery-store.ts';
 import type { Store, UserRecord } from '../stores/store.ts';
-// Link tokens are stored exactly as refresh tokens are: one hash function for both.
-import { hashRefreshToken as hashToken } from '../tokens/refresh-token.ts';
+import { hashToken, TOKEN_PATTERN, type EmailedTokens } from './emailed-tokens.ts';
+
+/**
+ * Mails `user` a reset link valid `ttlSeconds`, audited as asked for by `actor`: a stranger at
+ * `/auth/password/forgot`, or an operator (`tessera users send-reset`).
+ */
+export async function issueResetLink(
+  tokens: EmailedTokens,
+  user: UserRecord,
+  ttlSeconds: number,
+  actor: Actor,
+  now: number,
+): Promise<void> {
+  await tokens.issue(
+    {
+      user,
+      purpose: 'password_reset',
+      ttlSeconds,
+      render: (link) =>
+        tokens.templates.render('password_reset', {
+          link,
+          email: user.email,
+          minutes: String(Math.round(ttlSeconds / 60)),
+        }),
+    },
+    now,
+  );
+  await tokens.audit({ action: 'password_reset_requested', actor, subject: user.id }, now);
+}
 
 export interface RecoverySettings {
   /** Seconds a reset link stays valid (`TESSERA_RESET_TTL`). */
   resetTtl: number;
-  /** The origin (and path prefix) emailed links point at (`TESSERA_APP_URL`). */
-  appUrl: string;
   emailVerification: 'optional' | 'required' | 'off';
 }
 
 /** A verification link is good for a day: it is often opened later than a reset link. */
-const VERIFY_TTL_SECONDS = 24 * 3600;
-/** The page under `TESSERA_APP_URL` each kind of link opens, and the message that carries it. */
-const LINKS = {
-  password_reset: { page: 'reset-password', template: 'password_reset' },
-  email_verify: { page: 'verify-email', template: 'verify_email' },
-} as const satisfies Record<OneTimePurpose, { page: string; template: TemplateName }>;
-
-/** 256 bits from the CSPRNG, base64url: 43 characters. */
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+export const VERIFY_TTL_SECONDS = 24 * 3600;
 
 /**
- * Password reset by email (issue 13). Asking for a link answers the same, at once, whatever the
- * address (SECURITY.md REC-01): the lookup, the token and the mail are made after the answer, so no
- * timing tells whether an account exists. Spending the link changes the password, revokes every
- * session and kills every other link, in one store transaction.
+ * Password reset and email verification by emailed link (issue 13). Asking for a link answers the
+ * same, at once, whatever the address (SECURITY.md REC-01): the lookup, the token and the mail are
+ * made after the answer, so no timing tells whether an account exists. Spending a reset link
+ * changes the password, revokes every session and kills every other link, in one transaction.
  */
 export class Recovery {
   readonly #store: Store;
   readonly #hasher: PasswordHasher;
   readonly #limits: RateLimits;
   readonly #sessions: Sessions;
-  readonly #templates: MailTemplates;
-  readonly #sender: MailSender;
+  readonly #tokens: EmailedTokens;
   readonly #settings: RecoverySettings;
-  readonly #metrics: MetricsSink;
-  readonly #onError: (error: unknown) => void;
-  readonly #pending = new Set<Promise<void>>();
 
   constructor(
     parts: {
@@ -57,11 +65,7 @@ export class Recovery {
       hasher: PasswordHasher;
       limits: RateLimits;
       sessions: Sessions;
-      templates: MailTemplates;
-      sender: MailSender;
-      metrics?: MetricsSink;
-      /** A request's background work failed (the store was down): logged, never answered. */
-      onError: (error: unknown) => void;
+      tokens: EmailedTokens;
     },
     settings: RecoverySettings,
   ) {
@@ -69,10 +73,7 @@ export class Recovery {
     this.#hasher = parts.hasher;
     this.#limits = parts.limits;
     this.#sessions = parts.sessions;
-    this.#templates = parts.templates;
-    this.#sender = parts.sender;
-    this.#metrics = parts.metrics ?? NO_METRICS;
-    this.#onError = parts.onError;
+    this.#tokens = parts.tokens;
     this.#settings = settings;
   }
 
@@ -82,8 +83,8 @@ export class Recovery {
    */
   async forgotPassword(email: string, client: ClientInfo, now: number): Promise<void> {
     const canonical = canonicalEmail(email);
-    await this.#limits.hitRecovery(canonical, now);
-    this.#later(() => this.#issueReset(canonical, client, now));
+    await this.#limits.hitRecovery('password_reset', canonical, now);
+    this.#tokens.later(() => this.#issueReset(canonical, client, now));
   }
 
   /** `POST /auth/password/reset`: throws `InvalidLinkError` for any token that cannot be spent. */
@@ -112,9 +113,9 @@ export class Recovery {
     );
   }
 
-  /** Resolves when the background work of earlier requests is done (tests; shutdown). */
-  async idle(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  /** Resolves when the background work of earlier requests (of every emailed flow) is done. */
+  idle(): Promise<void> {
+    return this.#tokens.idle();
   }
 
   /**
@@ -123,19 +124,21 @@ export class Recovery {
    */
   afterSignup(user: UserRecord, now: number): void {
     if (this.#settings.emailVerification === 'off') return;
-    this.#later(() => this.#issueVerification(user, now));
+    this.#tokens.later(() => this.#issueVerification(user, now));
   }
 
   /**
    * `POST /auth/email/verify/resend`: a new link for a signed-in user whose address is not
-   * verified yet, within the per-address recovery limit; nothing for a verified one.
+   * verified yet, within the per-address limit; nothing for a verified one.
    */
-  async resendVerification(userId: string, now: number): Promise<void> {
+  async resendVerification(userId: string, client: ClientInfo, now: number): Promise<void> {
     const user = await this.#store.getUserById(userId);
     if (!user || user.disabledAt !== null) throw new InvalidTokenError('The account is not active');
     if (this.#settings.emailVerification === 'off' || user.emailVerifiedAt !== null) return;
-    await this.#limits.hitRecovery(user.email, now);
+    await this.#limits.hitRecovery('email_verify', user.email, now);
     await this.#issueVerification(user, now);
+    const actor: Actor = { id: user.id, ip: client.ip, userAgent: client.userAgent };
+    await recordAudit(this.#store, { action: 'email_verification_sent', actor, subject: user.id }, now);
   }
 
   /** `POST /auth/email/verify`: throws `InvalidLinkError` for any token that cannot be spent. */
@@ -151,66 +154,24 @@ export class Recovery {
   async #issueReset(email: string, client: ClientInfo, now: number): Promise<void> {
     const user = await this.#store.getUserByEmail(email);
     if (!user || user.disabledAt !== null) return;
-    await this.#issue(user, 'password_reset', this.#settings.resetTtl, now, (link) =>
-      this.#templates.render('password_reset', {
-        link,
-        email: user.email,
-        minutes: String(Math.round(this.#settings.resetTtl / 60)),
-      }),
-    );
     const actor: Actor = { id: null, ip: client.ip, userAgent: client.userAgent };
-    await recordAudit(this.#store, { action: 'password_reset_requested', actor, subject: user.id }, now);
+    await issueResetLink(this.#tokens, user, this.#settings.resetTtl, actor, now);
   }
 
   async #issueVerification(user: UserRecord, now: number): Promise<void> {
-    await this.#issue(user, 'email_verify', VERIFY_TTL_SECONDS, now, (link) =>
-      this.#templates.render('verify_email', {
-        link,
-        email: user.email,
-        hours: String(VERIFY_TTL_SECONDS / 3600),
-      }),
-    );
-  }
-
-  /** A token of `purpose` for `user`, stored with the mail that carries its link, one transaction. */
-  async #issue(
-    user: UserRecord,
-    purpose: OneTimePurpose,
-    ttlSeconds: number,
-    now: number,
-    render: (link: string) => RenderedMail,
-  ): Promise<void> {
-    const token = randomBytes(32).toString('base64url');
-    const { page, template } = LINKS[purpose];
-    const link = new URL(page, withSlash(this.#settings.appUrl));
-    // In the fragment: a browser never sends it to a server, so the token stays out of access
-    // logs, proxies and the Referer header (SECURITY.md REC-04, REC-08).
-    link.hash = `token=${token}`;
-    await this.#store.recovery.issueToken(
+    await this.#tokens.issue(
       {
-        hash: hashToken(token),
-        purpose,
-        userId: user.id,
-        binding: bindingOf(user, purpose),
-        createdAt: now,
-        expiresAt: now + ttlSeconds * 1000,
+        user,
+        purpose: 'email_verify',
+        ttlSeconds: VERIFY_TTL_SECONDS,
+        render: (link) =>
+          this.#tokens.templates.render('verify_email', {
+            link,
+            email: user.email,
+            hours: String(VERIFY_TTL_SECONDS / 3600),
+          }),
       },
-      { id: randomUUID(), recipient: user.email, template, ...render(link.href), createdAt: now },
+      now,
     );
-    this.#metrics.mail('queued');
-    this.#sender.nudge();
   }
-
-  /** After this turn of the event loop: the answer is sent before any of `work` runs. */
-  #later(work: () => Promise<void>): void {
-    const run = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(work)
-      .catch((error: unknown) => this.#onError(error))
-      .finally(() => this.#pending.delete(run));
-    this.#pending.add(run);
-  }
-}
-
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
 }

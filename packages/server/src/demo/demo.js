@@ -127,6 +127,30 @@ $('forgot').addEventListener('click', () =>
     log('Password reset asked for');
   }),
 );
+$('email-code').addEventListener('click', () =>
+  run(async () => {
+    await client.requestEmailCode({ email: $('email').value, remember: $('remember').checked });
+    $('code-form').hidden = false;
+    $('code').focus();
+    log('Sign-in code asked for');
+  }),
+);
+$('code-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void run(async () => {
+    await client.loginWithEmailCode({ email: $('email').value, code: $('code').value.trim() });
+    $('code-form').hidden = true;
+    await render();
+  });
+});
+$('email-change-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void run(async () => {
+    await client.changeEmail({ newEmail: $('new-email').value, password: $('change-password').value });
+    $('change-password').value = '';
+    log('Email change asked for: confirm it with the link mailed to the new address');
+  });
+});
 $('logout').addEventListener('click', () => run(() => client.logout()));
 $('logout-all').addEventListener('click', () => run(() => client.logoutAll()));
 

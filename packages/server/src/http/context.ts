@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { InsufficientScopeError, InvalidTokenError } from '@tessera/protocol';
 import type { Actor } from '../audit/audit.ts';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { EmailChange } from '../accounts/email-change.ts';
+import type { EmailSignIn } from '../accounts/email-sign-in.ts';
 import type { Recovery } from '../accounts/recovery.ts';
 import type { MailSender } from '../mail/mail-sender.ts';
 import type { Administration } from '../admin/administration.ts';
@@ -26,6 +28,8 @@ export interface Services {
   sessions: Sessions;
   accounts: Accounts;
   recovery: Recovery;
+  emailChange: EmailChange;
+  emailSignIn: EmailSignIn;
   mail: MailSender;
   administration: Administration;
   rateLimits: RateLimits;

@@ -6,6 +6,9 @@ import { ConfigError } from '../config/load-config.ts';
 export const TEMPLATE_VALUES = {
   password_reset: ['link', 'email', 'minutes'],
   verify_email: ['link', 'email', 'hours'],
+  email_change: ['link', 'email', 'newEmail', 'hours'],
+  email_change_notice: ['email', 'newEmail'],
+  sign_in_code: ['code', 'link', 'email', 'minutes'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TemplateName = keyof typeof TEMPLATE_VALUES;
@@ -25,6 +28,73 @@ interface Template {
 }
 
 const DEFAULTS: Record<TemplateName, Template> = {
+  email_change: {
+    subject: 'Confirm your new email address',
+    text: [
+      'The account {{email}} asked to use this address, {{newEmail}}, from now on.',
+      '',
+      'To confirm, open this link within {{hours}} hours and press Confirm:',
+      '',
+      '{{link}}',
+      '',
+      'If you did not ask for this, ignore this message: nothing changes.',
+      '',
+    ].join('\n'),
+    html: [
+      '<!doctype html><html><body style="font-family: sans-serif">',
+      '<p>The account <b>{{email}}</b> asked to use this address, <b>{{newEmail}}</b>, from now on.</p>',
+      '<p>To confirm, open this link within {{hours}} hours and press Confirm:</p>',
+      '<p><a href="{{link}}">Confirm my new address</a></p>',
+      '<p>If you did not ask for this, ignore this message: nothing changes.</p>',
+      '</body></html>',
+      '',
+    ].join('\n'),
+  },
+  email_change_notice: {
+    subject: 'Your email address is being changed',
+    text: [
+      'Someone signed in to the account {{email}} asked to change its address to {{newEmail}}.',
+      'It changes only when the link mailed to the new address is confirmed.',
+      '',
+      'If this was not you, reset your password now: that cancels the change and signs out',
+      'every session.',
+      '',
+    ].join('\n'),
+    html: [
+      '<!doctype html><html><body style="font-family: sans-serif">',
+      '<p>Someone signed in to the account <b>{{email}}</b> asked to change its address to',
+      '<b>{{newEmail}}</b>. It changes only when the link mailed to the new address is confirmed.</p>',
+      '<p>If this was not you, reset your password now: that cancels the change and signs out',
+      'every session.</p>',
+      '</body></html>',
+      '',
+    ].join('\n'),
+  },
+  sign_in_code: {
+    subject: 'Your sign-in code: {{code}}',
+    text: [
+      'Your code to sign in to {{email}} is:',
+      '',
+      '    {{code}}',
+      '',
+      'It works once, within {{minutes}} minutes. You can also open this link and press Sign in:',
+      '',
+      '{{link}}',
+      '',
+      'If you did not ask for it, ignore this message: nobody can sign in without the code.',
+      '',
+    ].join('\n'),
+    html: [
+      '<!doctype html><html><body style="font-family: sans-serif">',
+      '<p>Your code to sign in to <b>{{email}}</b> is:</p>',
+      '<p style="font-size: 1.6em; letter-spacing: 0.2em"><b>{{code}}</b></p>',
+      '<p>It works once, within {{minutes}} minutes. You can also <a href="{{link}}">open this link</a>',
+      'and press Sign in.</p>',
+      '<p>If you did not ask for it, ignore this message: nobody can sign in without the code.</p>',
+      '</body></html>',
+      '',
+    ].join('\n'),
+  },
   verify_email: {
     subject: 'Confirm your email address',
     text: [

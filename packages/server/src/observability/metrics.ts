@@ -47,6 +47,8 @@ export interface MetricsOptions {
    * never stopped, so only the one app of a real process turns them on, not tests building many.
    */
   processMetrics?: boolean;
+  /** Messages in the outbox not yet sent or given up (read at each scrape). */
+  mailQueued?: () => Promise<number>;
 }
 
 // Known label values start at 0, so a rate() over a fresh server is 0 rather than no series.
@@ -139,6 +141,21 @@ export class Metrics implements MetricsSink {
         else this.set(Math.max(0, (now - activatedAt) / 1000));
       },
     });
+    const { mailQueued } = options;
+    if (mailQueued) {
+      new Gauge({
+        name: 'tessera_mail_queued',
+        help: 'Messages waiting in the outbox: queued, or retrying after a failed delivery',
+        registers,
+        async collect() {
+          try {
+            this.set(await mailQueued());
+          } catch {
+            this.reset(); // the store is down: no value rather than a stale one
+          }
+        },
+      });
+    }
     for (const outcome of LOGIN_OUTCOMES) this.#logins.inc({ outcome }, 0);
     for (const outcome of REFRESH_OUTCOMES) this.#refreshes.inc({ outcome }, 0);
     for (const reason of REUSE_REASONS) this.#reuse.inc({ reason }, 0);

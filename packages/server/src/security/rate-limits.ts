@@ -12,7 +12,10 @@ export interface RateLimitSettings {
   ipRateLimit: number;
 }
 
-/** Recovery mails per target address per hour. */
+/** The emailed flows, each limited on its own. */
+export type MailFlow = 'password_reset' | 'email_verify' | 'email_change' | 'email_login';
+
+/** Recovery mails per flow and target address per hour. */
 const RECOVERY_LIMIT = 5;
 const RECOVERY_WINDOW_MS = 3600_000;
 
@@ -68,12 +71,13 @@ export class RateLimits {
   }
 
   /**
-   * Counts one recovery mail asked for `email` (a reset link), known account or not, so that the
-   * limit says nothing about which accounts exist; past it, `429` for every address alike. Its
-   * own counter: it bounds how much mail a stranger can make an inbox receive.
+   * Counts one mail of `flow` asked for `email` (a reset link, a sign-in code), known account or
+   * not, so that the limit says nothing about which accounts exist; past it, `429` for every
+   * address alike. A counter per flow and address: it bounds how much mail a stranger can make an
+   * inbox receive, and asking for codes does not lock the owner out of resetting the password.
    */
-  async hitRecovery(email: string, now: number): Promise<void> {
-    await this.#hit('recovery', `recovery:${email}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
+  async hitRecovery(flow: MailFlow, email: string, now: number): Promise<void> {
+    await this.#hit('recovery', `recovery:${flow}:${email}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
   }
 
   get #windowMs(): number {

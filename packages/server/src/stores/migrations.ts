@@ -249,7 +249,22 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'ALTER TABLE users ADD COLUMN email_verified_at INTEGER;',
     postgres: 'ALTER TABLE users ADD COLUMN email_verified_at BIGINT;',
   },
+  {
+    version: 9,
+    name: 'what a one-time token carries: a new address, a sign-in code and its tries',
+    sqlite: oneTimeTokenExtras('INTEGER'),
+    postgres: oneTimeTokenExtras('BIGINT'),
+  },
 ];
+
+/** Migration 9 (issue 13: email change, sign-in by emailed code). */
+function oneTimeTokenExtras(int: 'INTEGER' | 'BIGINT'): string {
+  return `
+      ALTER TABLE one_time_tokens ADD COLUMN payload TEXT;
+      ALTER TABLE one_time_tokens ADD COLUMN code_hash TEXT;
+      ALTER TABLE one_time_tokens ADD COLUMN attempts ${int} NOT NULL DEFAULT 0;
+    `;
+}
 
 /** Migration 7's tables, the same in both stores but for the integer type and `STRICT`. */
 function recoveryTables(int: 'INTEGER' | 'BIGINT', strict: ' STRICT' | ''): string {

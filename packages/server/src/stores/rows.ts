@@ -19,9 +19,9 @@ import type {
  */
 export type Row = Record<string, unknown>;
 
-const text = (value: unknown): string =>
+export const text = (value: unknown): string =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
-const textOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+export const textOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 const int = (value: unknown): number => Number(value);
 const intOrNull = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value);

@@ -2,7 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { OutboxMessage } from '../../src/stores/outbox/outbox-store.ts';
-import { bindingOf, type OneTimeTokenRecord } from '../../src/stores/recovery/recovery-store.ts';
+import {
+  bindingOf,
+  codeHashOf,
+  type OneTimePurpose,
+  type OneTimeTokenRecord,
+} from '../../src/stores/recovery/recovery-store.ts';
 import type { Store, UserRecord } from '../../src/stores/store.ts';
 import { DAY, MINUTE, randomHash, seedSession, SECOND, T0 } from './fixtures.ts';
 
@@ -29,6 +34,14 @@ function resetToken(user: UserRecord, overrides: Partial<OneTimeTokenRecord> = {
     expiresAt: T0 + 30 * MINUTE,
     ...overrides,
   };
+}
+
+function tokenFor(
+  user: UserRecord,
+  purpose: OneTimePurpose,
+  overrides: Partial<OneTimeTokenRecord> = {},
+): OneTimeTokenRecord {
+  return resetToken(user, { purpose, binding: bindingOf(user, purpose), ...overrides });
 }
 
 /** Account recovery (issue 13): one-time tokens and the mail queued with them. */
@@ -130,6 +143,89 @@ export function recoveryContract(store: () => Store): void {
       const winners = outcomes.flatMap((outcome, i) => (outcome.kind === 'reset' ? [i] : []));
       assert.equal(winners.length, 1);
       assert.equal((await store().getUserById(user.id))?.passwordHash, `hash-${winners[0]}`);
+    });
+
+    test('several links of one user spent at once: one reset, no deadlock, no store error', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const { user } = await seedSession(store());
+        const resets = [resetToken(user), resetToken(user), resetToken(user)];
+        const verify = tokenFor(user, 'email_verify', { expiresAt: T0 + DAY });
+        for (const token of [...resets, verify]) await store().recovery.issueToken(token, mailFor(user));
+        const now = T0 + SECOND;
+        const outcomes = await Promise.all([
+          ...resets.map((token, i) =>
+            store().recovery.resetPassword({ tokenHash: token.hash, newPasswordHash: `h${i}`, now }),
+          ),
+          store().recovery.verifyEmail(verify.hash, now),
+        ]);
+        assert.equal(outcomes.filter((outcome) => outcome.kind === 'reset').length, 1, `round ${round}`);
+      }
+    });
+
+    test('an email change sets the address, verified, once; and not onto a taken one', async () => {
+      const { user } = await seedSession(store());
+      const other = await seedSession(store());
+      const change = tokenFor(user, 'email_change', { payload: `moved.${user.email}` });
+      const onto = tokenFor(user, 'email_change', { payload: other.user.email });
+      await store().recovery.issueToken(onto, mailFor(user, { subject: 'first' }));
+      await store().recovery.issueToken(
+        change,
+        mailFor(user, { subject: 'second' }),
+        mailFor(user, { subject: 'notice' }),
+      );
+      const due = await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 50);
+      const subjects = due.map((message) => message.subject);
+      for (const subject of ['first', 'second', 'notice']) assert.ok(subjects.includes(subject), subject);
+      // The later request superseded the first: its token is dead.
+      assert.equal((await store().recovery.changeEmail(onto.hash, T0 + SECOND)).kind, 'invalid');
+      const outcome = await store().recovery.changeEmail(change.hash, T0 + SECOND);
+      assert.equal(outcome.kind, 'changed');
+      const changed = await store().getUserById(user.id);
+      assert.equal(changed?.email, `moved.${user.email}`);
+      assert.equal(changed?.emailVerifiedAt, T0 + SECOND);
+      assert.equal((await store().recovery.changeEmail(change.hash, T0 + SECOND)).kind, 'invalid');
+
+      const taken = tokenFor(other.user, 'email_change', { payload: changed?.email ?? '' });
+      await store().recovery.issueToken(taken, mailFor(other.user));
+      assert.equal((await store().recovery.changeEmail(taken.hash, T0 + SECOND)).kind, 'taken');
+      assert.equal((await store().getUserById(other.user.id))?.email, other.user.email);
+    });
+
+    test('a sign-in code: counted tries, dead after five, spent once, by code or by link', async () => {
+      const { user } = await seedSession(store());
+      const issue = async (): Promise<OneTimeTokenRecord> => {
+        const token = tokenFor(user, 'email_login', { payload: '{"remember":false}' });
+        token.codeHash = codeHashOf(token.hash, '424242');
+        await store().recovery.issueToken(token, mailFor(user));
+        return token;
+      };
+      const attempt = (code: string, now = T0 + SECOND) =>
+        store().recovery.spendLoginCode({ email: user.email, code, now });
+      await issue();
+      for (let i = 0; i < 4; i += 1) assert.equal((await attempt('000000')).kind, 'invalid');
+      const granted = await attempt('424242');
+      assert.equal(granted.kind, 'granted');
+      if (granted.kind === 'granted') assert.equal(granted.payload, '{"remember":false}');
+      assert.equal((await attempt('424242')).kind, 'invalid', 'spent');
+
+      await issue();
+      for (let i = 0; i < 5; i += 1) assert.equal((await attempt('000000')).kind, 'invalid');
+      assert.equal((await attempt('424242')).kind, 'invalid', 'dead after five wrong tries');
+
+      const byLink = await issue();
+      assert.equal((await attempt('424242', byLink.expiresAt)).kind, 'invalid', 'expired');
+      assert.equal((await store().recovery.spendLoginLink(byLink.hash, T0 + SECOND)).kind, 'granted');
+      assert.equal((await attempt('424242')).kind, 'invalid', 'the link spent the same grant');
+      assert.equal((await store().getUserById(user.id))?.emailVerifiedAt, T0 + SECOND);
+
+      await issue();
+      const racing = await Promise.all(Array.from({ length: 6 }, () => attempt('424242')));
+      assert.equal(racing.filter((outcome) => outcome.kind === 'granted').length, 1);
+      assert.equal(
+        (await store().recovery.spendLoginCode({ email: 'nobody@example.test', code: '424242', now: T0 }))
+          .kind,
+        'invalid',
+      );
     });
 
     test('the token and its mail commit together: a token that cannot be stored queues no mail', async () => {

@@ -1,17 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidRequestError, TesseraError } from '@tessera/protocol';
 import type { TokenGrant } from '../../sessions/sessions.ts';
-import {
-  clearSessionCookies,
-  CSRF_COOKIE,
-  readCookie,
-  REFRESH_COOKIE,
-  setSessionCookies,
-} from '../cookies.ts';
+import { clearSessionCookies, CSRF_COOKIE, readCookie, REFRESH_COOKIE } from '../cookies.ts';
 import { MissingCredentialsError } from '../errors.ts';
 import { readAccessToken } from '../bearer.ts';
 import { actorOf, authenticate, clientInfo, type Services } from '../context.ts';
-import { presentCookieGrant, presentGrant, presentUser } from '../present.ts';
+import { presentUser } from '../present.ts';
+import { sendGrant as sendGrantReply } from '../send-grant.ts';
 import {
   bearerAuth,
   emailSchema,
@@ -45,11 +40,8 @@ interface LogoutBody {
 export function authRoutes(app: FastifyInstance, services: Services): void {
   const { accounts, sessions, rateLimits } = services;
 
-  const sendGrant = (reply: FastifyReply, grant: TokenGrant, cookie: boolean, now: number): FastifyReply => {
-    if (!cookie) return reply.send(presentGrant(grant, now));
-    setSessionCookies(reply, grant, services.csrf.tokenFor(grant.access.claims.sid), now);
-    return reply.send(presentCookieGrant(grant, now));
-  };
+  const sendGrant = (reply: FastifyReply, grant: TokenGrant, cookie: boolean, now: number): FastifyReply =>
+    sendGrantReply(services, reply, grant, cookie, now);
 
   /** A refresh or logout by the refresh cookie is a state change by cookie: CSRF applies. */
   const checkRefreshCookieCsrf = async (request: FastifyRequest, refreshToken: string): Promise<void> => {

@@ -20,7 +20,7 @@ const SDK_ENTRY = new URL(import.meta.resolve('@tessera/client'));
 const PROTOCOL_ENTRY = new URL(import.meta.resolve('@tessera/protocol'));
 
 /** Pages an emailed link opens, each `<name>.html` in the demo folder, served at `/<name>`. */
-const LINK_PAGES = ['reset-password', 'verify-email'] as const;
+const LINK_PAGES = ['reset-password', 'verify-email', 'confirm-email', 'sign-in'] as const;
 
 interface Asset {
   body: string;

@@ -10,6 +10,10 @@ interface ResetBody {
   token: string;
   newPassword: string;
 }
+interface EmailChangeBody {
+  newEmail: string;
+  password: string;
+}
 
 const tokenSchema = { type: 'string', minLength: 1, maxLength: 512 } as const;
 const accepted = {
@@ -19,7 +23,13 @@ const accepted = {
 
 /** Password reset and email verification by emailed link (issue 13). */
 export function recoveryRoutes(app: FastifyInstance, services: Services): void {
-  const { recovery, rateLimits } = services;
+  const { recovery, emailChange, rateLimits } = services;
+  const tokenBody = {
+    type: 'object',
+    properties: { token: tokenSchema },
+    required: ['token'],
+    additionalProperties: false,
+  } as const;
 
   app.post<{ Body: ForgotBody }>(
     '/auth/password/forgot',
@@ -59,12 +69,7 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
           'Spends the token of the link mailed at sign-up (or by `/auth/email/verify/resend`), valid ' +
           'a day. Errors: `invalid_link` (unknown, used, expired, or for an address the account no ' +
           'longer has), `rate_limited`.',
-        body: {
-          type: 'object',
-          properties: { token: tokenSchema },
-          required: ['token'],
-          additionalProperties: false,
-        },
+        body: tokenBody,
         response: withErrors({ 200: userResponse('Verified') }),
       },
     },
@@ -91,8 +96,62 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const claims = await authenticate(services, request);
-      await recovery.resendVerification(claims.sub, services.now());
+      await recovery.resendVerification(claims.sub, clientInfo(request), services.now());
       return reply.code(202).send();
+    },
+  );
+
+  app.post<{ Body: EmailChangeBody }>(
+    '/auth/email/change',
+    {
+      schema: {
+        tags: ['recovery'],
+        summary: 'Change the email address',
+        description:
+          'For the signed-in user, with the password. Mails a confirmation link (valid a day) to the ' +
+          'new address and a notice to the current one; the address changes only when the link is ' +
+          'confirmed. `202` whether or not the new address has an account (one that has gets no ' +
+          'mail). Errors: `invalid_request` (not an email address, or the current one), ' +
+          '`invalid_credentials` (wrong password), `invalid_token`, `rate_limited` (5 an hour per ' +
+          'new address; password tries as for a password change).',
+        security: bearerAuth,
+        body: {
+          type: 'object',
+          properties: { newEmail: emailSchema, password: passwordSchema },
+          required: ['newEmail', 'password'],
+          additionalProperties: false,
+        },
+        response: withErrors({ 202: { description: 'Accepted', type: 'null' } }),
+      },
+    },
+    async (request, reply) => {
+      const claims = await authenticate(services, request);
+      const user = await services.accounts.profile(claims.sub);
+      await emailChange.request(user, request.body, clientInfo(request), services.now());
+      return reply.code(202).send();
+    },
+  );
+
+  app.post<{ Body: { token: string } }>(
+    '/auth/email/change/confirm',
+    {
+      schema: {
+        tags: ['recovery'],
+        summary: 'Confirm a new email address with the emailed link',
+        description:
+          'Spends the token of the link mailed to the new address: the account takes that address ' +
+          '(verified) and every other emailed link of the account dies. Sessions stay signed in. ' +
+          'Errors: `invalid_link` (unknown, used, expired, or issued before a password change or a ' +
+          'reset), `email_taken` (another account took the address meanwhile), `rate_limited`.',
+        body: tokenBody,
+        response: withErrors({ 200: userResponse('Changed') }),
+      },
+    },
+    async (request, reply) => {
+      const now = services.now();
+      await rateLimits.hitAddress(request.ip, now);
+      const user = await emailChange.confirm(request.body.token, clientInfo(request), now);
+      return reply.send({ user: presentUser(user) });
     },
   );
 

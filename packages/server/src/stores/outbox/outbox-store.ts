@@ -14,6 +14,8 @@ export interface OutboxStore {
    * bodies (which may hold a link's token); `retry` queues it again from `nextAttemptAt`.
    */
   settle(id: string, outcome: OutboxOutcome, now: number): Promise<void>;
+  /** Messages not yet settled (`/metrics`: `tessera_mail_queued`). */
+  countQueued(): Promise<number>;
 }
 
 /** A message as queued: rendered (subject and both bodies) when the request made it. */

@@ -37,6 +37,16 @@ export class SqlOutboxStore implements OutboxStore {
   settle(id: string, outcome: OutboxOutcome, now: number): Promise<void> {
     return this.#sql.runPlan(() => settlePlan(id, outcome, now));
   }
+
+  countQueued(): Promise<number> {
+    return this.#sql.runPlan(function* () {
+      const [row] = yield {
+        sql: `SELECT COUNT(*) AS queued FROM mail_outbox WHERE state = 'queued'`,
+        params: [],
+      };
+      return Number(row?.['queued'] ?? 0);
+    });
+  }
 }
 
 function* claimPlan(now: number, leaseUntil: number, limit: number): SqlPlan<OutboxRecord[]> {

@@ -115,11 +115,20 @@ export class PostgresStore implements Store {
 
   /** A plan shared with SQLite (`sql-plan.ts`), run in one transaction. */
   runPlan<T>(plan: () => SqlPlan<T>): Promise<T> {
-    return this.#guard(() =>
-      this.#transaction((db) =>
-        runPlanAsync(plan(), async (query) => (await db.query<Row>(query.sql, query.params)).rows),
-      ),
-    );
+    return this.#guard(async () => {
+      try {
+        return await this.#transaction((db) =>
+          runPlanAsync(plan(), async (query) => (await db.query<Row>(query.sql, query.params)).rows),
+        );
+      } catch (error) {
+        // A plan checks an address is free before taking it (an email change), but a sign-up or
+        // another change can commit it in between: the unique index decides, as for sign-up.
+        const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+        if (code === UNIQUE_VIOLATION && constraint === 'users_email_key')
+          throw new EmailTakenError({ cause: error });
+        throw error;
+      }
+    });
   }
 
   /**

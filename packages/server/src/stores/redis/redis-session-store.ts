@@ -84,9 +84,12 @@ export class RedisSessionStore implements Store {
     this.#channel = new RevocationChannel(subscriber, `${prefix}revoked`);
     this.outbox = sql.outbox;
     this.recovery = {
-      issueToken: (token, mail) => sql.recovery.issueToken(token, mail),
+      issueToken: (token, mail, ...mails) => sql.recovery.issueToken(token, mail, ...mails),
       verifyEmail: (tokenHash, now) => sql.recovery.verifyEmail(tokenHash, now),
       markEmailVerified: (userId, now) => sql.recovery.markEmailVerified(userId, now),
+      changeEmail: (tokenHash, now) => sql.recovery.changeEmail(tokenHash, now),
+      spendLoginCode: (attempt) => sql.recovery.spendLoginCode(attempt),
+      spendLoginLink: (tokenHash, now) => sql.recovery.spendLoginLink(tokenHash, now),
       resetPassword: async (reset) => {
         const outcome = await sql.recovery.resetPassword(reset);
         if (outcome.kind !== 'reset') return outcome;
