@@ -1,11 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertRefused, assertTokenRefused } from './helpers/assertions.ts';
+import { assertErrorReply, assertRefused, assertTokenRefused } from './helpers/assertions.ts';
 import { FakeClock } from './helpers/clock.ts';
 import { eventually, startInstance } from './helpers/instance.ts';
 import { Mailbox, resetTokenOf, settled } from './helpers/mailbox.ts';
 import { createTestSchema, testPostgresUrl, type TestSchema } from './helpers/postgres.ts';
 import { deleteKeys, testPrefix, testRedisUrl } from './helpers/redis.ts';
+import { startTcpProxy } from './helpers/tcp-proxy.ts';
+import { openStore } from '../src/stores/open-store.ts';
 import { call, login, signupAndLogin, uniqueEmail } from './helpers/test-server.ts';
 
 // Password reset and the outbox with several instances: on PostgreSQL each message is sent by one
@@ -108,6 +110,75 @@ if (postgresUrl !== undefined && redisUrl !== undefined) {
     } finally {
       await a.close();
       await b.close();
+      await mailbox.stop();
+    }
+  });
+
+  test('PostgreSQL + Redis: a reset while Redis is down answers 503 and leaves the link usable', async () => {
+    const mailbox = await Mailbox.start();
+    const clock = new FakeClock();
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const target = new URL(redisUrl);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const viaProxy = new URL(redisUrl);
+    viaProxy.port = String(proxy.port);
+    // Redis goes away once the reset reaches the store: after the rate limits (in Redis too) have
+    // let it through, which is when a failure could burn the link and leave the sessions.
+    let cutOnReset = false;
+    const server = await startInstance(
+      {
+        ...RESET_ONLY,
+        TESSERA_DATABASE_URL: await freshSchema(),
+        TESSERA_REDIS_URL: viaProxy.href,
+        TESSERA_REDIS_PREFIX: prefix,
+        TESSERA_SMTP_URL: mailbox.url,
+      },
+      clock,
+      {
+        async open(config) {
+          const store = await openStore(config);
+          const reset = store.recovery.resetPassword.bind(store.recovery);
+          store.recovery.resetPassword = (request) => {
+            if (cutOnReset) proxy.cut();
+            return reset(request);
+          };
+          return store;
+        },
+      },
+    );
+    try {
+      const session = await signupAndLogin(server);
+      assert.equal(
+        (await call(server, 'POST', '/auth/password/forgot', { body: { email: session.email } })).status,
+        202,
+      );
+      const [mail] = await mailbox.waitFor(session.email);
+      assert.ok(mail, 'the reset mail arrived');
+      const token = resetTokenOf(mail);
+      const body = { token, newPassword: 'a brand new passphrase' };
+
+      cutOnReset = true;
+      assertErrorReply(await call(server, 'POST', '/auth/password/reset', { body }), 503, 'unavailable');
+      cutOnReset = false;
+      proxy.restore();
+      await eventually(() => call(server, 'GET', '/readyz'), 200, 10_000);
+
+      // Nothing was spent or changed: the old password still works, and the same link resets it.
+      const again = await login(server, session.email);
+      const reset = await call(server, 'POST', '/auth/password/reset', { body });
+      assert.equal(reset.status, 204, reset.text);
+      for (const live of [session, again]) {
+        assertRefused(
+          await call(server, 'POST', '/auth/refresh', { body: { refreshToken: live.refreshToken } }),
+          401,
+          'invalid_grant',
+        );
+      }
+      await login(server, session.email, 'a brand new passphrase');
+    } finally {
+      await server.close();
+      await proxy.close();
       await mailbox.stop();
     }
   });

@@ -109,6 +109,30 @@ export function recoveryContract(store: () => Store): void {
       assert.equal((await store().getUserById(disabled.user.id))?.passwordHash, disabled.user.passwordHash);
     });
 
+    test('a peek finds the user of a live token only, and spends nothing', async () => {
+      const { user } = await seedSession(store());
+      const live = resetToken(user);
+      const expired = resetToken(user, { expiresAt: T0 + MINUTE });
+      const stale = resetToken(user, {
+        binding: bindingOf({ ...user, passwordHash: 'an older hash' }, 'password_reset'),
+      });
+      for (const token of [live, expired, stale]) await store().recovery.issueToken(token, mailFor(user));
+      const now = T0 + MINUTE;
+      const peek = (hash: string, purpose: OneTimePurpose = 'password_reset') =>
+        store().recovery.peekToken(hash, purpose, now);
+      assert.equal((await peek(live.hash))?.id, user.id);
+      assert.equal((await peek(live.hash))?.id, user.id, 'still live after a peek');
+      assert.equal(await peek(live.hash, 'email_verify'), null, 'bound to its purpose');
+      for (const hash of [expired.hash, stale.hash, randomHash()]) assert.equal(await peek(hash), null);
+      const reset = await store().recovery.resetPassword({
+        tokenHash: live.hash,
+        newPasswordHash: 'new-hash',
+        now,
+      });
+      assert.equal(reset.kind, 'reset');
+      assert.equal(await peek(live.hash), null, 'spent');
+    });
+
     test("a reset kills the user's other outstanding tokens", async () => {
       const { user } = await seedSession(store());
       const first = resetToken(user);

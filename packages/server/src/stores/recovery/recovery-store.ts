@@ -22,6 +22,12 @@ export interface RecoveryStore {
    */
   resetPassword(reset: PasswordReset): Promise<PasswordResetOutcome>;
   /**
+   * The user a live token of `purpose` would act for (binding holds, account enabled), without
+   * spending it: so a store that revokes sessions outside the SQL transaction (Redis) can revoke
+   * them before the token is spent, and a failure there leaves the link usable.
+   */
+  peekToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<UserRecord | null>;
+  /**
    * Spends a live `email_verify` token whose binding still holds and marks the address verified
    * (kept as it was if it already was). `invalid` for anything else.
    */

@@ -50,6 +50,19 @@ export class SqlRecoveryStore implements RecoveryStore {
     return this.#sql.runPlan(() => resetPlan(reset));
   }
 
+  peekToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<UserRecord | null> {
+    return this.#sql.runPlan(function* () {
+      const [token] = yield {
+        sql: `SELECT user_id, binding FROM one_time_tokens
+              WHERE hash = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3`,
+        params: [tokenHash, purpose, now],
+      };
+      if (token === undefined) return null;
+      const [row] = yield { sql: 'SELECT * FROM users WHERE id = $1', params: [text(token['user_id'])] };
+      return liveUser(row, purpose, token['binding']);
+    });
+  }
+
   verifyEmail(tokenHash: string, now: number): Promise<EmailVerificationOutcome> {
     return this.#sql.runPlan(() => verifyPlan(tokenHash, now));
   }

@@ -24,7 +24,7 @@ import type {
 } from '../store.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { PurgeCounts, PurgeCutoffs } from '../purge.ts';
-import type { RecoveryStore } from '../recovery/recovery-store.ts';
+import type { PasswordReset, PasswordResetOutcome, RecoveryStore } from '../recovery/recovery-store.ts';
 import {
   CREATE_SESSION,
   HIT_COUNTER,
@@ -90,12 +90,8 @@ export class RedisSessionStore implements Store {
       changeEmail: (tokenHash, now) => sql.recovery.changeEmail(tokenHash, now),
       spendLoginCode: (attempt) => sql.recovery.spendLoginCode(attempt),
       spendLoginLink: (tokenHash, now) => sql.recovery.spendLoginLink(tokenHash, now),
-      resetPassword: async (reset) => {
-        const outcome = await sql.recovery.resetPassword(reset);
-        if (outcome.kind !== 'reset') return outcome;
-        const revoked = await this.#endUserSessions(outcome.user.id, 'password_changed', reset.now, null);
-        return { ...outcome, revoked: [...outcome.revoked, ...revoked] };
-      },
+      peekToken: (tokenHash, purpose, now) => sql.recovery.peekToken(tokenHash, purpose, now),
+      resetPassword: (reset) => this.#resetPassword(reset),
     };
   }
 
@@ -238,6 +234,23 @@ export class RedisSessionStore implements Store {
     if (!(await this.#sql.replacePasswordHash(userId, currentHash, newHash, now))) return { kind: 'stale' };
     const revoked = await this.#endUserSessions(userId, 'password_changed', now, keepSessionId);
     return { kind: 'changed', revoked };
+  }
+
+  /**
+   * A reset ends the sessions in Redis twice: before the SQL transaction spends the link, so that
+   * a Redis failure (503) leaves the link usable and nothing changed but sessions ended, and after
+   * it, for a login that committed in between with the old password (the epoch protocol of
+   * `createSession`, step C). Only a Redis failure in the second step, after the first succeeded
+   * moments before, can leave a session: one created in those moments (SECURITY.md REC-07).
+   */
+  async #resetPassword(reset: PasswordReset): Promise<PasswordResetOutcome> {
+    const holder = await this.#sql.recovery.peekToken(reset.tokenHash, 'password_reset', reset.now);
+    if (holder === null) return { kind: 'invalid' };
+    const before = await this.#endUserSessions(holder.id, 'password_changed', reset.now, null);
+    const outcome = await this.#sql.recovery.resetPassword(reset);
+    if (outcome.kind !== 'reset') return outcome;
+    const after = await this.#endUserSessions(outcome.user.id, 'password_changed', reset.now, null);
+    return { ...outcome, revoked: [...outcome.revoked, ...before, ...after] };
   }
 
   /** The SQL change, then (disable, demotion) the epoch bump and revocations, as in `changePassword`. */
