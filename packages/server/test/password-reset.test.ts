@@ -239,6 +239,47 @@ describe('password reset by emailed link, through a real SMTP server', () => {
     assert.equal(mailbox.to(known).length, 5);
   });
 
+  test('a stranger exhausting the limit does not block the owner; a flood stops the mail, never the answers', async () => {
+    // Behind a trusted proxy, each X-Forwarded-For is a client of its own (REC-15).
+    const proxied = await startServer({
+      ...RESET_ONLY,
+      TESSERA_SMTP_URL: mailbox.url,
+      TESSERA_TRUST_PROXY: '127.0.0.1',
+    });
+    try {
+      const { email } = await signupAndLogin(proxied);
+      const ask = async (client: string): Promise<number> =>
+        (
+          await call(proxied, 'POST', '/auth/password/forgot', {
+            body: { email },
+            headers: { 'x-forwarded-for': client },
+          })
+        ).status;
+      const stranger: number[] = [];
+      for (let i = 0; i < 6; i += 1) stranger.push(await ask('203.0.113.1'));
+      assert.deepEqual(stranger, [202, 202, 202, 202, 202, 429]);
+      assert.equal(
+        await ask('198.51.100.7'),
+        202,
+        "the owner's own address is not limited by the stranger's",
+      );
+      await settled([proxied]);
+      assert.equal(mailbox.to(email).length, 6);
+
+      // Fifteen more from three other addresses: all answered alike, but the inbox gets twenty.
+      const flood: number[] = [];
+      for (const client of ['203.0.113.2', '203.0.113.3', '203.0.113.4'])
+        for (let i = 0; i < 5; i += 1) flood.push(await ask(client));
+      assert.deepEqual(new Set(flood), new Set([202]));
+      await settled([proxied]);
+      assert.equal(mailbox.to(email).length, 20);
+      const metrics = await proxied.app.tessera.metrics.render();
+      assert.match(metrics, /^tessera_rate_limit_hits_total\{limit="recovery_mail"\} 1$/m);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   test('links are built from the configuration, never from the Host header (poisoning)', async () => {
     const user = await signupAndLogin(server);
     const reply = await call(server, 'POST', '/auth/password/forgot', {

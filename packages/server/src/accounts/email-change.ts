@@ -52,7 +52,7 @@ export class EmailChange {
     await this.#limits.hitPasswordChange(user.id, now);
     if (!(await this.#hasher.verify(user.passwordHash, input.password))) throw new InvalidCredentialsError();
     await this.#limits.clearPasswordChange(user.id);
-    await this.#limits.hitRecovery('email_change', newEmail, now);
+    if (!(await this.#limits.hitRecovery('email_change', newEmail, client.ip, now))) return;
     this.#tokens.later(() => this.#issue(user, newEmail, client, now));
   }
 

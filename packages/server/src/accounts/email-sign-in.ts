@@ -53,7 +53,7 @@ export class EmailSignIn {
     now: number,
   ): Promise<void> {
     const email = canonicalEmail(input.email);
-    await this.#limits.hitRecovery('email_login', email, now);
+    if (!(await this.#limits.hitRecovery('email_login', email, client.ip, now))) return;
     const options: SignInOptions = { remember: input.remember ?? true, cookie: input.cookie === true };
     this.#tokens.later(() => this.#issue(email, options, client, now));
   }

@@ -83,7 +83,7 @@ export class Recovery {
    */
   async forgotPassword(email: string, client: ClientInfo, now: number): Promise<void> {
     const canonical = canonicalEmail(email);
-    await this.#limits.hitRecovery('password_reset', canonical, now);
+    if (!(await this.#limits.hitRecovery('password_reset', canonical, client.ip, now))) return;
     this.#tokens.later(() => this.#issueReset(canonical, client, now));
   }
 
@@ -135,7 +135,7 @@ export class Recovery {
     const user = await this.#store.getUserById(userId);
     if (!user || user.disabledAt !== null) throw new InvalidTokenError('The account is not active');
     if (this.#settings.emailVerification === 'off' || user.emailVerifiedAt !== null) return;
-    await this.#limits.hitRecovery('email_verify', user.email, now);
+    if (!(await this.#limits.hitRecovery('email_verify', user.email, client.ip, now))) return;
     await this.#issueVerification(user, now);
     const actor: Actor = { id: user.id, ip: client.ip, userAgent: client.userAgent };
     await recordAudit(this.#store, { action: 'email_verification_sent', actor, subject: user.id }, now);

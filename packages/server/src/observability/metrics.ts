@@ -7,7 +7,7 @@ export type LoginOutcome = 'success' | ErrorCode;
 /** What the rotation decided for a presented refresh token (`decideRotation`). */
 export type RefreshOutcome = 'rotated' | 'grace' | 'reused' | 'invalid_grant' | 'session_expired';
 /** Which brute-force limit refused a request (`RateLimits`). */
-export type RateLimitName = 'address' | 'login' | 'signup' | 'password' | 'recovery';
+export type RateLimitName = 'address' | 'login' | 'signup' | 'password' | 'recovery' | 'recovery_mail';
 /** What happened to a message of the outbox: queued by a request, then sent, failed once, or given up. */
 export type MailOutcome = 'queued' | 'sent' | 'failed' | 'given_up';
 /** Why a refresh was taken for theft and its session revoked. */
@@ -54,7 +54,7 @@ export interface MetricsOptions {
 // Known label values start at 0, so a rate() over a fresh server is 0 rather than no series.
 const LOGIN_OUTCOMES: LoginOutcome[] = ['success', 'invalid_credentials', 'rate_limited', 'unavailable'];
 const REFRESH_OUTCOMES: RefreshOutcome[] = ['rotated', 'grace', 'reused', 'invalid_grant', 'session_expired'];
-const RATE_LIMITS: RateLimitName[] = ['address', 'login', 'signup', 'password', 'recovery'];
+const RATE_LIMITS: RateLimitName[] = ['address', 'login', 'signup', 'password', 'recovery', 'recovery_mail'];
 const MAIL_OUTCOMES: MailOutcome[] = ['queued', 'sent', 'failed', 'given_up'];
 const REUSE_REASONS: ReuseReason[] = ['reuse_detected', 'early_refresh'];
 
@@ -102,7 +102,7 @@ export class Metrics implements MetricsSink {
     });
     this.#rateLimits = new Counter({
       name: 'tessera_rate_limit_hits_total',
-      help: 'Requests refused 429 by a brute-force limit, by limit',
+      help: 'Requests stopped by a limit, by limit: refused 429, or (recovery_mail) answered with no mail sent',
       labelNames: ['limit'],
       registers,
     });

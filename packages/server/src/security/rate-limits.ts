@@ -15,8 +15,10 @@ export interface RateLimitSettings {
 /** The emailed flows, each limited on its own. */
 export type MailFlow = 'password_reset' | 'email_verify' | 'email_change' | 'email_login';
 
-/** Recovery mails per flow and target address per hour. */
+/** Recovery mails per flow, target address and client address per hour; past it, `429`. */
 const RECOVERY_LIMIT = 5;
+/** Recovery mails per flow and target address per hour from every client together; past it, none. */
+const RECOVERY_MAIL_CAP = 20;
 const RECOVERY_WINDOW_MS = 3600_000;
 
 /**
@@ -71,13 +73,22 @@ export class RateLimits {
   }
 
   /**
-   * Counts one mail of `flow` asked for `email` (a reset link, a sign-in code), known account or
-   * not, so that the limit says nothing about which accounts exist; past it, `429` for every
-   * address alike. A counter per flow and address: it bounds how much mail a stranger can make an
-   * inbox receive, and asking for codes does not lock the owner out of resetting the password.
+   * Counts one mail of `flow` asked for `email` by the client at `ip` (a reset link, a sign-in
+   * code), known account or not, so that no limit says which accounts exist. Two limits, each per
+   * flow (asking for codes does not block a reset):
+   * - per target and client address: past it, `429`. A stranger who exhausts theirs has not
+   *   touched the owner's, who asks from another address (SECURITY.md REC-15);
+   * - per target from every client together, which bounds the mail an inbox can be made to
+   *   receive: past it the request is answered as usual (`false`: send nothing), since a `429`
+   *   there would let a stranger's flood refuse the owner.
    */
-  async hitRecovery(flow: MailFlow, email: string, now: number): Promise<void> {
-    await this.#hit('recovery', `recovery:${flow}:${email}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
+  async hitRecovery(flow: MailFlow, email: string, ip: string, now: number): Promise<boolean> {
+    const key = `recovery:${flow}:${email}`;
+    await this.#hit('recovery', `${key}:${addressKey(ip)}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
+    const total = await this.#store.hitCounter(key, RECOVERY_WINDOW_MS, now);
+    if (total.count <= RECOVERY_MAIL_CAP) return true;
+    this.#metrics.rateLimited('recovery_mail');
+    return false;
   }
 
   get #windowMs(): number {
