@@ -353,9 +353,39 @@ describe('mail delivery survives an SMTP outage', () => {
     }
   });
 
-  test('a message is given up after a day of failures, or at once when the recipient is refused', async () => {
+  test('a link held up by an outage past its life is given up, never sent dead', async () => {
     const mailbox = await Mailbox.start();
     const server = await startServer({ ...RESET_ONLY, TESSERA_SMTP_URL: mailbox.url });
+    try {
+      const user = await signupAndLogin(server);
+      await mailbox.stop();
+      await call(server, 'POST', '/auth/password/forgot', { body: { email: user.email } });
+      await settled([server]);
+      server.clock.advanceSeconds(29 * 60);
+      await settled([server]);
+      assert.equal(await mailMetric(server, 'given_up'), 0, 'still worth sending at 29 minutes');
+      server.clock.advanceSeconds(60);
+      await mailbox.resume();
+      await settled([server]);
+      assert.equal(await mailMetric(server, 'given_up'), 1, 'the link died at 30 minutes');
+      assert.equal(await queuedGauge(server), 0);
+      server.clock.advanceSeconds(3600);
+      await settled([server]);
+      assert.equal(mailbox.to(user.email).length, 0, 'the dead link was not mailed');
+    } finally {
+      await server.close();
+      await mailbox.stop();
+    }
+  });
+
+  test('a message is given up after a day of failures, or at once when the recipient is refused', async () => {
+    const mailbox = await Mailbox.start();
+    // Links that live a day: the day of retries, not the link's life, is what ends them here.
+    const server = await startServer({
+      ...RESET_ONLY,
+      TESSERA_SMTP_URL: mailbox.url,
+      TESSERA_RESET_TTL: '24h',
+    });
     try {
       const refused = await signupAndLogin(server);
       mailbox.refuse.add(refused.email);

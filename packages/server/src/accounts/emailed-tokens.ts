@@ -93,12 +93,20 @@ export class EmailedTokens {
     // In the fragment: a browser never sends it to a server, so the token stays out of access
     // logs, proxies and the Referer header (SECURITY.md REC-04, REC-08).
     link.hash = `token=${token}`;
-    const message = (recipient: string, name: TemplateName, mail: RenderedMail): OutboxMessage => ({
+    const expiresAt = now + ttlSeconds * 1000;
+    const message = (
+      recipient: string,
+      name: TemplateName,
+      mail: RenderedMail,
+      link: boolean,
+    ): OutboxMessage => ({
       id: randomUUID(),
       recipient,
       template: name,
       ...mail,
       createdAt: now,
+      // A message with the link is worth nothing once it died; a notice stays worth sending.
+      expiresAt: link ? expiresAt : null,
     });
     await this.#store.recovery.issueToken(
       {
@@ -107,12 +115,12 @@ export class EmailedTokens {
         userId: user.id,
         binding: bindingOf(user, purpose),
         createdAt: now,
-        expiresAt: now + ttlSeconds * 1000,
+        expiresAt,
         payload: payload ?? null,
         codeHash: code === undefined ? null : codeHashOf(hash, code),
       },
-      message(recipient, template, render(link.href)),
-      ...alsoTo.map((extra) => message(extra.recipient, extra.template, extra.mail)),
+      message(recipient, template, render(link.href), true),
+      ...alsoTo.map((extra) => message(extra.recipient, extra.template, extra.mail, false)),
     );
     for (let count = 0; count <= alsoTo.length; count++) this.#metrics.mail('queued');
     this.#sender.nudge();

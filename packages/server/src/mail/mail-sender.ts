@@ -19,8 +19,6 @@ export type MailEvent =
   | { kind: 'failed'; message: OutboxRecord; error: string; nextAttemptAt: number }
   | { kind: 'given_up'; message: OutboxRecord; error: string };
 
-/** Messages claimed per read of the outbox. */
-const BATCH = 10;
 /** First retry after 5 s, doubling, at most 10 minutes apart. */
 const FIRST_RETRY_MS = 5000;
 const MAX_RETRY_MS = 10 * 60_000;
@@ -90,11 +88,13 @@ export class MailSender {
 
   async #drain(): Promise<void> {
     try {
-      for (;;) {
+      // One message per claim: its lease starts when its own delivery does, so a slow relay
+      // cannot run a batch's later messages past their lease and let another sender take them.
+      while (!this.#stopped) {
         const now = this.#options.now();
-        const due = await this.#outbox.claimDue(now, now + this.#options.leaseMs, BATCH);
-        for (const message of due) await this.#deliver(message);
-        if (due.length < BATCH || this.#stopped) return;
+        const [message] = await this.#outbox.claimDue(now, now + this.#options.leaseMs, 1);
+        if (message === undefined) return;
+        await this.#deliver(message);
       }
     } catch {
       // The store is unreachable: the next poll tries again; nothing was lost.
@@ -103,8 +103,17 @@ export class MailSender {
 
   async #deliver(message: OutboxRecord): Promise<void> {
     const { from, now, giveUpAfterMs, report } = this.#options;
+    if (message.expiresAt !== null && now() >= message.expiresAt) {
+      // Its link is dead: sending it would only tell the person of a link that cannot work.
+      await this.#outbox.settle(message.id, { kind: 'given_up', error: 'EXPIRED' }, now());
+      report?.({ kind: 'given_up', message, error: 'EXPIRED' });
+      return;
+    }
     try {
-      await this.#transport.send({ ...message, from, to: message.recipient });
+      await withDeadline(
+        this.#transport.send({ ...message, from, to: message.recipient }),
+        this.#options.leaseMs / 2,
+      );
     } catch (error) {
       const reason = describe(error);
       const at = now();
@@ -120,6 +129,27 @@ export class MailSender {
     }
     await this.#outbox.settle(message.id, { kind: 'sent' }, now());
     report?.({ kind: 'sent', message });
+  }
+}
+
+/**
+ * Fails a delivery that takes longer than `ms` in all, which the transport's timeouts do not
+ * bound (a relay that answers a byte just before each socket timeout), well inside the lease:
+ * the message is retried like any failed delivery. Should that relay finish after all, the
+ * message is delivered twice, as at-least-once delivery allows.
+ */
+async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error('delivery deadline'), { code: 'EDEADLINE' })),
+      ms,
+    );
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -255,6 +255,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: oneTimeTokenExtras('INTEGER'),
     postgres: oneTimeTokenExtras('BIGINT'),
   },
+  {
+    version: 10,
+    name: "when a queued message's link dies, so it is given up instead of sent",
+    sqlite: 'ALTER TABLE mail_outbox ADD COLUMN expires_at INTEGER;',
+    postgres: 'ALTER TABLE mail_outbox ADD COLUMN expires_at BIGINT;',
+  },
 ];
 
 /** Migration 9 (issue 13: email change, sign-in by emailed code). */

@@ -20,6 +20,7 @@ function mailFor(user: UserRecord, overrides: Partial<OutboxMessage> = {}): Outb
     text: 'text body',
     html: '<p>html body</p>',
     createdAt: T0,
+    expiresAt: null,
     ...overrides,
   };
 }
@@ -270,7 +271,11 @@ export function recoveryContract(store: () => Store): void {
       const { user } = await seedSession(store());
       const messages: OutboxMessage[] = [];
       for (let i = 0; i < count; i += 1) {
-        const message = mailFor(user, { createdAt: T0 + i });
+        // Every other one carries a link that dies (its `expiresAt` reads back as queued).
+        const message = mailFor(user, {
+          createdAt: T0 + i,
+          expiresAt: i % 2 === 0 ? T0 + 30 * MINUTE : null,
+        });
         await store().recovery.issueToken(resetToken(user), message);
         messages.push(message);
       }

@@ -29,6 +29,12 @@ export interface OutboxMessage {
   text: string;
   html: string;
   createdAt: number;
+  /**
+   * When what the message carries dies (a link's token): not sent from then on but given up, so a
+   * message delayed by an outage never delivers a dead link, and a live token's mail leaves the
+   * database by then at the latest. `null` (a notice): only the sender's give-up time bounds it.
+   */
+  expiresAt: number | null;
 }
 
 export type OutboxState = 'queued' | 'sent' | 'given_up';

@@ -2,7 +2,8 @@ import type { Row, Value } from '../rows.ts';
 import type { PlanRunner, Query, SqlPlan } from '../sql-plan.ts';
 import type { OutboxMessage, OutboxOutcome, OutboxRecord, OutboxState, OutboxStore } from './outbox-store.ts';
 
-const OUTBOX_COLUMNS = 'id, recipient, template, subject, text_body, html_body, created_at, next_attempt_at';
+const OUTBOX_COLUMNS =
+  'id, recipient, template, subject, text_body, html_body, created_at, next_attempt_at, expires_at';
 
 /** The statement that queues `message`, for a plan that commits it with its cause's write. */
 export function enqueueMail(message: OutboxMessage): Query {
@@ -15,9 +16,10 @@ export function enqueueMail(message: OutboxMessage): Query {
     message.html,
     message.createdAt,
     message.createdAt,
+    message.expiresAt,
   ];
   return {
-    sql: `INSERT INTO mail_outbox (${OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    sql: `INSERT INTO mail_outbox (${OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     params,
   };
 }
@@ -98,6 +100,8 @@ function outboxFromRow(row: Row): OutboxRecord {
     text: text('text_body'),
     html: text('html_body'),
     createdAt: Number(row['created_at']),
+    expiresAt:
+      row['expires_at'] === null || row['expires_at'] === undefined ? null : Number(row['expires_at']),
     state: text('state') as OutboxState,
     attempts: Number(row['attempts']),
     nextAttemptAt: Number(row['next_attempt_at']),
