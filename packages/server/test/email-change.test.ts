@@ -58,7 +58,7 @@ for (const backend of backends()) {
         400,
         'invalid_link',
       );
-      const audit = await ctx.server.store.listAudit({ subject: session.userId, limit: 20 });
+      const audit = await ctx.server.store.audit.list({ subject: session.userId, limit: 20 });
       const actions = audit.items.map((entry) => entry.action);
       assert.ok(
         actions.includes('email_change_requested') && actions.includes('email_changed'),

@@ -71,7 +71,7 @@ for (const backend of backends()) {
         'a code works once',
       );
       const userId = String((me.body as Record<string, unknown>)['id']);
-      const audit = await ctx.server.store.listAudit({ subject: userId, limit: 10 });
+      const audit = await ctx.server.store.audit.list({ subject: userId, limit: 10 });
       assert.ok(
         audit.items.some(
           (entry) => entry.action === 'login_succeeded' && entry.detail?.['via'] === 'email_code',

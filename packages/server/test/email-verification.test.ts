@@ -52,7 +52,7 @@ describe('email verification, optional (the default)', () => {
     assert.equal(after.body['emailVerified'], true);
 
     assertRefused(await call(server, 'POST', '/auth/email/verify', { body: { token } }), 400, 'invalid_link');
-    const audit = await server.store.listAudit({ subject: session.userId, limit: 10 });
+    const audit = await server.store.audit.list({ subject: session.userId, limit: 10 });
     assert.ok(audit.items.some((entry) => entry.action === 'email_verified'));
   });
 

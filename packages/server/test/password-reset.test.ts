@@ -101,7 +101,7 @@ describe('password reset by emailed link, through a real SMTP server', () => {
     );
     await login(server, first.email, NEW_PASSWORD);
 
-    const audit = await server.store.listAudit({ subject: first.userId, limit: 20 });
+    const audit = await server.store.audit.list({ subject: first.userId, limit: 20 });
     const actions = audit.items.map((entry) => entry.action);
     assert.ok(actions.includes('password_reset_requested'), actions.join());
     assert.ok(actions.includes('password_reset'), actions.join());

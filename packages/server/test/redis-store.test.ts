@@ -66,7 +66,7 @@ if (redisUrl !== undefined) {
         await store.rotateRefreshToken(rotation(reused.token.hash, T0 + MINUTE));
         await store.rotateRefreshToken(rotation(reused.token.hash, T0 + 2 * MINUTE)); // reuse
         await store.revokeUserSessions(user.id, 'logout_all', T0 + 3 * MINUTE);
-        await store.hitCounter('login:someone', MINUTE, T0);
+        await store.counters.hit('login:someone', MINUTE, T0);
         await store.purgeExpired(
           { sessions: T0, revocations: T0, counters: T0, audit: T0, oneTimeTokens: T0, mail: T0 },
           100,
@@ -181,15 +181,17 @@ if (redisUrl !== undefined) {
       const b = await open(prefix);
       try {
         const counts = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).hitCounter('ip:192.0.2.9', MINUTE, T0)),
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? a : b).counters.hit('ip:192.0.2.9', MINUTE, T0),
+          ),
         );
         assert.deepEqual(
           counts.map((counter) => counter.count).sort((x, y) => x - y),
           Array.from({ length: 20 }, (_, i) => i + 1),
         );
-        assert.deepEqual(await b.peekCounter('ip:192.0.2.9', T0), { count: 20, resetAt: T0 + MINUTE });
-        await a.clearCounter('ip:192.0.2.9');
-        assert.equal(await b.peekCounter('ip:192.0.2.9', T0), null);
+        assert.deepEqual(await b.counters.peek('ip:192.0.2.9', T0), { count: 20, resetAt: T0 + MINUTE });
+        await a.counters.clear('ip:192.0.2.9');
+        assert.equal(await b.counters.peek('ip:192.0.2.9', T0), null);
       } finally {
         await a.close();
         await b.close();
@@ -208,8 +210,8 @@ if (redisUrl !== undefined) {
         await a.revokeSession(session.id, 'logout', T0 + MINUTE);
         assert.deepEqual((await b.listRevocations(0, 0)).revoked, []);
         assert.deepEqual(await b.revokeUserSessions(user.id, 'logout_all', T0), []);
-        await a.hitCounter('login:x', MINUTE, T0);
-        assert.equal(await b.peekCounter('login:x', T0), null);
+        await a.counters.hit('login:x', MINUTE, T0);
+        assert.equal(await b.counters.peek('login:x', T0), null);
       } finally {
         await a.close();
         await b.close();

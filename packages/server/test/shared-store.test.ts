@@ -66,8 +66,8 @@ test('a key rotated in by another server is accepted at once; unknown kids reloa
     assert.equal((await call(b, 'GET', '/auth/me', { token: session.accessToken })).status, 200);
 
     let reads = 0;
-    const listKeys = b.store.listKeys.bind(b.store);
-    b.store.listKeys = async () => {
+    const listKeys = b.store.keys.list.bind(b.store.keys);
+    b.store.keys.list = async () => {
       reads += 1;
       return listKeys();
     };

@@ -122,7 +122,7 @@ export class Administration {
   }
 
   async listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>> {
-    return this.#store.listAudit(query);
+    return this.#store.audit.list(query);
   }
 
   async #record(event: Parameters<typeof recordAudit>[1], now: number): Promise<void> {

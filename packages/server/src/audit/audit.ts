@@ -27,11 +27,11 @@ export interface AuditEvent {
  * unrecorded, though an action that committed just before the store failed stays done.
  */
 export async function recordAudit(
-  store: Pick<Store, 'appendAudit'>,
+  store: Pick<Store, 'audit'>,
   event: AuditEvent,
   now: number,
 ): Promise<void> {
-  await store.appendAudit({
+  await store.audit.append({
     occurredAt: now,
     actor: event.actor.id,
     action: event.action,

@@ -62,7 +62,7 @@ export class Keyring {
   /** Reloads every key from the store (picks up rotations done by the CLI or another instance). */
   async load(): Promise<void> {
     const keys = new Map<string, SigningKey>();
-    for (const record of await this.#store.listKeys()) {
+    for (const record of await this.#store.keys.list()) {
       const key = parseKey(record);
       if (key) keys.set(key.kid, key);
     }
@@ -221,7 +221,7 @@ export class Keyring {
       .map((key) => ({ key, until: superseded(key) ? activatesAt : retiresAt }))
       .filter(({ key, until }) => key.retiresAt === null || key.retiresAt > until)
       .map(({ key, until }) => ({ kid: key.kid, retiresAt: until }));
-    await this.#store.addKey(record, retire);
+    await this.#store.keys.add(record, retire);
     return kid;
   }
 }

@@ -26,7 +26,9 @@ export class Csrf {
   /** Loads the deployment's CSRF secret from the store, creating it on first start. */
   static async load(store: Store, allowedOrigins: Iterable<string>, now: number): Promise<Csrf> {
     const find = async (): Promise<Buffer | undefined> => {
-      const record = (await store.listKeys()).find((key) => key.kid === SECRET_KID && key.alg === SECRET_ALG);
+      const record = (await store.keys.list()).find(
+        (key) => key.kid === SECRET_KID && key.alg === SECRET_ALG,
+      );
       return record
         ? Buffer.from((JSON.parse(record.privateJwk) as { k: string }).k, 'base64url')
         : undefined;
@@ -36,8 +38,8 @@ export class Csrf {
       const k = randomBytes(32).toString('base64url');
       const record = { kid: SECRET_KID, alg: SECRET_ALG, privateJwk: JSON.stringify({ kty: 'oct', k }) };
       // Another instance may create it at the same moment: whichever row exists wins.
-      await store
-        .addKey({ ...record, publicJwk: null, createdAt: now, activatesAt: now, retiresAt: null }, [])
+      await store.keys
+        .add({ ...record, publicJwk: null, createdAt: now, activatesAt: now, retiresAt: null }, [])
         .catch(() => undefined);
       secret = await find();
       if (!secret) throw new Error('could not create the CSRF secret');

@@ -52,7 +52,7 @@ export class RateLimits {
 
   /** A successful login ends the account's count. */
   async clearLogin(email: string): Promise<void> {
-    await this.#store.clearCounter(`login:${email}`);
+    await this.#store.counters.clear(`login:${email}`);
   }
 
   /**
@@ -64,7 +64,7 @@ export class RateLimits {
   }
 
   async clearPasswordChange(userId: string): Promise<void> {
-    await this.#store.clearCounter(`password:${userId}`);
+    await this.#store.counters.clear(`password:${userId}`);
   }
 
   /** Counts one sign-up attempt for `email`; throws `RateLimitedError` past the account limit. */
@@ -85,7 +85,7 @@ export class RateLimits {
   async hitRecovery(flow: MailFlow, email: string, ip: string, now: number): Promise<boolean> {
     const key = `recovery:${flow}:${email}`;
     await this.#hit('recovery', `${key}:${addressKey(ip)}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
-    const total = await this.#store.hitCounter(key, RECOVERY_WINDOW_MS, now);
+    const total = await this.#store.counters.hit(key, RECOVERY_WINDOW_MS, now);
     if (total.count <= RECOVERY_MAIL_CAP) return true;
     this.#metrics.rateLimited('recovery_mail');
     return false;
@@ -96,7 +96,7 @@ export class RateLimits {
   }
 
   async #hit(name: RateLimitName, key: string, windowMs: number, limit: number, now: number): Promise<void> {
-    const counter = await this.#store.hitCounter(key, windowMs, now);
+    const counter = await this.#store.counters.hit(key, windowMs, now);
     if (counter.count <= limit) return;
     this.#metrics.rateLimited(name);
     throw new RateLimitedError((counter.resetAt - now) / 1000);

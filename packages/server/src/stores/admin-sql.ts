@@ -1,8 +1,6 @@
-import { auditFromRow, userFromRow, type Row, type Value } from './rows.ts';
+import { userFromRow, type Row, type Value } from './rows.ts';
 import {
   MAX_PAGE_SIZE,
-  type AuditQuery,
-  type AuditRecord,
   type Page,
   type RevokeReason,
   type Role,
@@ -27,7 +25,7 @@ export function forSqlite(sql: string): string {
 }
 
 /** 1 to `MAX_PAGE_SIZE`, whatever was asked; one more row is read to know whether a page follows. */
-function pageSize(limit: number): number {
+export function pageSize(limit: number): number {
   return Math.min(Math.max(1, Math.floor(limit) || 1), MAX_PAGE_SIZE);
 }
 
@@ -60,30 +58,7 @@ export function usersPage(rows: Row[], query: UserQuery): Page<UserRecord, UserC
   return toPage(rows.map(userFromRow), query.limit, (user) => ({ createdAt: user.createdAt, id: user.id }));
 }
 
-export function listAuditStatement(query: AuditQuery): Statement {
-  const params: Value[] = [];
-  const where: string[] = [];
-  if (query.subject !== undefined) {
-    params.push(query.subject);
-    where.push(`subject = $${params.length}`);
-  }
-  if (query.after !== undefined && query.after !== null) {
-    params.push(query.after);
-    where.push(`id < $${params.length}`);
-  }
-  params.push(pageSize(query.limit) + 1);
-  return {
-    sql: `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-          ORDER BY id DESC LIMIT $${params.length}`,
-    params,
-  };
-}
-
-export function auditPage(rows: Row[], query: AuditQuery): Page<AuditRecord, number> {
-  return toPage(rows.map(auditFromRow), query.limit, (entry) => entry.id);
-}
-
-function toPage<T, C>(items: T[], limit: number, cursorOf: (item: T) => C): Page<T, C> {
+export function toPage<T, C>(items: T[], limit: number, cursorOf: (item: T) => C): Page<T, C> {
   const size = pageSize(limit);
   if (items.length <= size) return { items, next: null };
   const page = items.slice(0, size);

@@ -19,9 +19,16 @@ export interface Query {
  */
 export type SqlPlan<T> = Generator<Query, T, Row[]>;
 
-/** Runs plans in one transaction each: what a store part needs of the SQL store it lives in. */
+/** What a store part needs of the SQL store it lives in. */
 export interface PlanRunner {
+  /** Runs a plan in one transaction. */
   runPlan<T>(plan: () => SqlPlan<T>): Promise<T>;
+  /**
+   * Runs one statement, atomic by itself: a `read` outside any transaction; a `write` on
+   * PostgreSQL without `BEGIN … COMMIT` around it (one round trip, not three), on SQLite in the
+   * group commit like any write (acknowledged once durable).
+   */
+  runStatement(query: Query, kind: 'read' | 'write'): Promise<Row[]>;
 }
 
 export function runPlanSync<T>(plan: SqlPlan<T>, execute: (query: Query) => Row[]): T {

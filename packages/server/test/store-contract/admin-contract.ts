@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_PAGE_SIZE, type AuditEntry, type Store, type UserRecord } from '../../src/stores/store.ts';
+import { MAX_PAGE_SIZE, type Store, type UserRecord } from '../../src/stores/store.ts';
 import { MINUTE, SECOND, seedSession, T0, userRecord } from './fixtures.ts';
 
 /**
  * The administration part of the store contract: user pages, role and status changes (with the
- * last-admin rule and the revocations of a disable), and the audit log. `store()` is the fresh
+ * last-admin rule and the revocations of a disable),. `store()` is the fresh
  * store of the running test.
  */
 export function adminContract(store: () => Store): void {
@@ -148,53 +148,6 @@ export function adminContract(store: () => Store): void {
         (user) => user?.role === 'admin' && user.disabledAt === null,
       );
       assert.equal(admins.length, 1);
-    });
-  });
-
-  describe('administration: audit log', () => {
-    const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-      occurredAt: T0,
-      actor: 'cli',
-      action: 'role_changed',
-      subject: 'user-1',
-      ip: '192.0.2.1',
-      userAgent: 'contract-test',
-      detail: { from: 'user', to: 'admin', count: 2, flag: true, none: null },
-      ...overrides,
-    });
-
-    test('entries read back newest first with increasing ids, by page and by subject', async () => {
-      const appended = [
-        entry(),
-        entry({ actor: null, subject: null, ip: null, userAgent: null, action: 'login_failed', detail: {} }),
-        entry({ subject: 'user-2', action: 'user_disabled', occurredAt: T0 + SECOND }),
-        entry({ action: 'user_enabled', occurredAt: T0 + 2 * SECOND }),
-      ];
-      for (const item of appended) await store().appendAudit(item);
-
-      const first = await store().listAudit({ limit: 3 });
-      assert.equal(first.items.length, 3);
-      assert.notEqual(first.next, null);
-      const rest = await store().listAudit({ limit: 3, after: first.next });
-      assert.deepEqual(rest.next, null);
-      const all = [...first.items, ...rest.items];
-      assert.deepEqual(
-        all.map(({ id: _id, ...fields }) => fields),
-        [...appended].reverse(),
-      );
-      const ids = all.map((item) => item.id);
-      assert.deepEqual(
-        ids,
-        [...ids].sort((x, y) => y - x),
-      );
-      assert.equal(new Set(ids).size, 4);
-
-      const aboutOne = await store().listAudit({ subject: 'user-1', limit: 10 });
-      assert.deepEqual(
-        aboutOne.items.map((item) => item.action),
-        ['user_enabled', 'role_changed'],
-      );
-      assert.deepEqual(await store().listAudit({ subject: 'nobody', limit: 10 }), { items: [], next: null });
     });
   });
 }

@@ -118,7 +118,7 @@ export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => b
 
     test('audit entries older than the retention go; newer ones stay', async () => {
       for (const occurredAt of [T0, T0 + DAY, NOW - DAY, NOW]) {
-        await store().appendAudit({
+        await store().audit.append({
           occurredAt,
           actor: 'system',
           action: 'key_rotated',
@@ -129,7 +129,7 @@ export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => b
         });
       }
       assert.equal((await purgeAll(1)).audit, 2);
-      const left = await store().listAudit({ limit: 10 });
+      const left = await store().audit.list({ limit: 10 });
       assert.deepEqual(
         left.items.map((entry) => entry.occurredAt),
         [NOW, NOW - DAY],
@@ -137,11 +137,11 @@ export function cleanupContract(store: () => Store, sessionsExpireByTtl: () => b
     });
 
     test('rate-limit windows that ended are forgotten; a running one keeps counting', async () => {
-      await store().hitCounter('ended', MINUTE, NOW - 2 * MINUTE);
-      await store().hitCounter('running', MINUTE, NOW - 10_000);
+      await store().counters.hit('ended', MINUTE, NOW - 2 * MINUTE);
+      await store().counters.hit('running', MINUTE, NOW - 10_000);
       await purgeAll(1);
-      assert.equal((await store().hitCounter('running', MINUTE, NOW)).count, 2);
-      assert.equal((await store().hitCounter('ended', MINUTE, NOW)).count, 1);
+      assert.equal((await store().counters.hit('running', MINUTE, NOW)).count, 2);
+      assert.equal((await store().counters.hit('ended', MINUTE, NOW)).count, 1);
     });
   });
 }

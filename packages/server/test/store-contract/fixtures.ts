@@ -1,5 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { decideRotation, type RotationPolicy } from '../../src/sessions/rotation-policy.ts';
+import type { OutboxMessage } from '../../src/stores/outbox/outbox-store.ts';
+import {
+  bindingOf,
+  type OneTimePurpose,
+  type OneTimeTokenRecord,
+} from '../../src/stores/recovery/recovery-store.ts';
 import type {
   KeyRecord,
   RefreshTokenRecord,
@@ -137,4 +143,44 @@ export function rotation(
     },
     seen,
   };
+}
+
+/** A queued message for `user`, as a reset would queue it. */
+export function mailFor(user: UserRecord, overrides: Partial<OutboxMessage> = {}): OutboxMessage {
+  return {
+    id: randomUUID(),
+    recipient: user.email,
+    template: 'password_reset',
+    subject: 'Reset your password',
+    text: 'text body',
+    html: '<p>html body</p>',
+    createdAt: T0,
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+/** A live reset token of `user`. */
+export function resetToken(
+  user: UserRecord,
+  overrides: Partial<OneTimeTokenRecord> = {},
+): OneTimeTokenRecord {
+  return {
+    hash: randomHash(),
+    purpose: 'password_reset',
+    userId: user.id,
+    binding: bindingOf(user, 'password_reset'),
+    createdAt: T0,
+    expiresAt: T0 + 30 * MINUTE,
+    ...overrides,
+  };
+}
+
+/** A live token of `purpose` for `user`. */
+export function tokenFor(
+  user: UserRecord,
+  purpose: OneTimePurpose,
+  overrides: Partial<OneTimeTokenRecord> = {},
+): OneTimeTokenRecord {
+  return resetToken(user, { purpose, binding: bindingOf(user, purpose), ...overrides });
 }

@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { EmailTakenError } from '@tessera/protocol';
 import type { RotationOutcome, Store } from '../../src/stores/store.ts';
 import { adminContract } from './admin-contract.ts';
+import { auditContract } from './audit-contract.ts';
 import { cleanupContract } from './cleanup-contract.ts';
+import { countersContract } from './counters-contract.ts';
+import { keysContract } from './keys-contract.ts';
+import { outboxContract } from './outbox-contract.ts';
 import { recoveryContract } from './recovery-contract.ts';
 import {
-  DAY,
-  keyRecord,
   MINUTE,
   POLICY,
   randomHash,
@@ -472,95 +474,16 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
       });
     });
 
-    describe('keys', () => {
-      test('addKey stores keys in activation order and retires the ones it replaces', async () => {
-        const first = keyRecord({ activatesAt: T0 });
-        const second = keyRecord({ activatesAt: T0 + DAY, publicJwk: null, alg: 'HS256' });
-        await store.addKey(second, []);
-        await store.addKey(first, []);
-        assert.deepEqual(await store.listKeys(), [first, second]);
-
-        const third = keyRecord({ activatesAt: T0 + 2 * DAY });
-        await store.addKey(third, [
-          { kid: first.kid, retiresAt: T0 + 3 * DAY },
-          { kid: second.kid, retiresAt: T0 + 3 * DAY },
-          { kid: 'no-such-kid', retiresAt: T0 },
-        ]);
-        // A later rotation never postpones a retirement already set.
-        await store.addKey(keyRecord({ activatesAt: T0 + 4 * DAY }), [
-          { kid: first.kid, retiresAt: T0 + 9 * DAY },
-        ]);
-        const keys = await store.listKeys();
-        assert.deepEqual(
-          keys.map((key) => [key.kid, key.retiresAt]),
-          [
-            [first.kid, T0 + 3 * DAY],
-            [second.kid, T0 + 3 * DAY],
-            [third.kid, null],
-            [keys[3]?.kid, null],
-          ],
-        );
-      });
-
-      test('addKey is atomic: a duplicate kid fails and retires nothing', async () => {
-        const first = keyRecord();
-        await store.addKey(first, []);
-        await assert.rejects(
-          store.addKey(keyRecord({ kid: first.kid }), [{ kid: first.kid, retiresAt: T0 }]),
-        );
-        assert.deepEqual(await store.listKeys(), [first]);
-      });
-    });
-
+    keysContract(() => store.keys);
+    countersContract(() => store.counters);
+    auditContract(() => store.audit);
     adminContract(() => store);
     recoveryContract(() => store);
+    outboxContract(() => store);
     cleanupContract(
       () => store,
       () => opened.sessionsExpireByTtl === true,
     );
-
-    describe('rate-limit counters', () => {
-      test('a fixed window from the first hit, reset once it is over; peek and clear', async () => {
-        const window = MINUTE;
-        assert.equal(await store.peekCounter('login:a', T0), null);
-        assert.deepEqual(await store.hitCounter('login:a', window, T0), { count: 1, resetAt: T0 + window });
-        assert.deepEqual(await store.hitCounter('login:a', window, T0 + SECOND), {
-          count: 2,
-          resetAt: T0 + window,
-        });
-        assert.deepEqual(await store.hitCounter('login:b', window, T0 + SECOND), {
-          count: 1,
-          resetAt: T0 + SECOND + window,
-        });
-        assert.deepEqual(await store.peekCounter('login:a', T0 + 2 * SECOND), {
-          count: 2,
-          resetAt: T0 + window,
-        });
-        assert.equal(await store.peekCounter('login:a', T0 + window), null, 'the window is over');
-        assert.deepEqual(await store.hitCounter('login:a', window, T0 + window), {
-          count: 1,
-          resetAt: T0 + 2 * window,
-        });
-        await store.clearCounter('login:a');
-        assert.equal(await store.peekCounter('login:a', T0 + window), null);
-        assert.deepEqual(await store.peekCounter('login:b', T0 + 2 * SECOND), {
-          count: 1,
-          resetAt: T0 + SECOND + window,
-        });
-        await store.clearCounter('never-hit');
-      });
-
-      test('concurrent hits are each counted exactly once', async () => {
-        const counts = await Promise.all(
-          Array.from({ length: 50 }, () => store.hitCounter('ip:198.51.100.7', MINUTE, T0)),
-        );
-        assert.deepEqual(
-          counts.map((counter) => counter.count).sort((a, b) => a - b),
-          Array.from({ length: 50 }, (_, i) => i + 1),
-        );
-        assert.deepEqual(await store.peekCounter('ip:198.51.100.7', T0), { count: 50, resetAt: T0 + MINUTE });
-      });
-    });
   });
 }
 

@@ -14,11 +14,6 @@ import {
   type PurgeStatement,
 } from '../purge.ts';
 import {
-  AUDIT_COLUMNS,
-  auditValues,
-  KEY_COLUMNS,
-  keyFromRow,
-  keyValues,
   revokedFrom,
   revokedFromRow,
   sessionFromRow,
@@ -29,11 +24,6 @@ import {
   type Row,
 } from '../rows.ts';
 import type {
-  AuditEntry,
-  AuditQuery,
-  AuditRecord,
-  Counter,
-  KeyRecord,
   PasswordChange,
   PasswordChangeOutcome,
   RefreshTokenRecord,
@@ -52,8 +42,6 @@ import type {
   VerifiedLogin,
 } from '../store.ts';
 import {
-  auditPage,
-  listAuditStatement,
   listUsersStatement,
   planUserChange,
   UPDATE_USER_SQL,
@@ -64,9 +52,14 @@ import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { SqlOutboxStore } from '../outbox/sql-outbox-store.ts';
 import type { RecoveryStore } from '../recovery/recovery-store.ts';
 import { SqlRecoveryStore } from '../recovery/sql-recovery-store.ts';
-import { runPlanAsync, type SqlPlan } from '../sql-plan.ts';
+import { runPlanAsync, type Query, type SqlPlan } from '../sql-plan.ts';
+import type { AuditStore } from '../audit/audit-store.ts';
+import { SqlAuditStore } from '../audit/sql-audit-store.ts';
+import type { CounterStore } from '../counters/counter-store.ts';
+import { PostgresCounterStore } from '../counters/postgres-counter-store.ts';
+import type { KeyStore } from '../keys/key-store.ts';
+import { SqlKeyStore } from '../keys/sql-key-store.ts';
 import {
-  counterFromRow,
   insertToken,
   lockMigrations,
   one,
@@ -106,6 +99,9 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   #closed = false;
 
+  readonly keys: KeyStore = new SqlKeyStore(this);
+  readonly counters: CounterStore = new PostgresCounterStore(this);
+  readonly audit: AuditStore = new SqlAuditStore(this);
   readonly recovery: RecoveryStore = new SqlRecoveryStore(this);
   readonly outbox: OutboxStore = new SqlOutboxStore(this);
 
@@ -129,6 +125,11 @@ export class PostgresStore implements Store {
         throw error;
       }
     });
+  }
+
+  /** One statement on a pooled connection, without `BEGIN … COMMIT`: atomic by itself. */
+  runStatement(query: Query): Promise<Row[]> {
+    return this.#guard(async () => (await this.#pool.query<Row>(query.sql, query.params)).rows);
   }
 
   /**
@@ -465,60 +466,6 @@ export class PostgresStore implements Store {
     );
   }
 
-  async listKeys(): Promise<KeyRecord[]> {
-    return this.#guard(async () => {
-      const { rows } = await this.#pool.query<Row>(
-        'SELECT * FROM signing_keys ORDER BY activates_at, created_at',
-      );
-      return rows.map(keyFromRow);
-    });
-  }
-
-  async addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void> {
-    await this.#guard(() =>
-      this.#transaction(async (db) => {
-        await db.query(
-          `INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          keyValues(key),
-        );
-        for (const entry of retire) {
-          await db.query(
-            'UPDATE signing_keys SET retires_at = $1 WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $1)',
-            [entry.retiresAt, entry.kid],
-          );
-        }
-      }),
-    );
-  }
-
-  async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
-    // Windows that are over are deleted by the cleanup job (`PURGE_COUNTERS`), in bounded batches
-    // on one instance, so keys an attacker cycles through do not pile up.
-    // One statement, atomic under concurrency from every instance: the row lock taken by the
-    // conflict makes concurrent hits queue, and each sees the count the previous one left.
-    const row = await this.#oneRow(
-      `INSERT INTO rate_counters AS c (key, count, reset_at) VALUES ($1, 1, $2::bigint + $3::bigint)
-       ON CONFLICT (key) DO UPDATE SET
-         count = CASE WHEN c.reset_at > $2 THEN c.count + 1 ELSE 1 END,
-         reset_at = CASE WHEN c.reset_at > $2 THEN c.reset_at ELSE EXCLUDED.reset_at END
-       RETURNING count, reset_at`,
-      [key, now, windowMs],
-    );
-    return counterFromRow(row!);
-  }
-
-  async peekCounter(key: string, now: number): Promise<Counter | null> {
-    const row = await this.#oneRow(
-      'SELECT count, reset_at FROM rate_counters WHERE key = $1 AND reset_at > $2',
-      [key, now],
-    );
-    return row ? counterFromRow(row) : null;
-  }
-
-  async clearCounter(key: string): Promise<void> {
-    await this.#guard(() => this.#pool.query('DELETE FROM rate_counters WHERE key = $1', [key]));
-  }
-
   async listUsers(query: UserQuery): Promise<Page<UserRecord, UserCursor>> {
     return this.#guard(async () => {
       const { sql, params } = listUsersStatement(query);
@@ -539,22 +486,6 @@ export class PostgresStore implements Store {
         return { kind: 'updated', before: plan.before, user, revoked };
       }),
     );
-  }
-
-  async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.#guard(() =>
-      this.#pool.query(
-        `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        auditValues(entry),
-      ),
-    );
-  }
-
-  async listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>> {
-    return this.#guard(async () => {
-      const { sql, params } = listAuditStatement(query);
-      return auditPage((await this.#pool.query<Row>(sql, params)).rows, query);
-    });
   }
 
   /**

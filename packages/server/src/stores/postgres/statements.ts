@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { revokedFromRow, sessionFromRow, TOKEN_COLUMNS, tokenValues, type Row } from '../rows.ts';
-import type { Counter, RefreshTokenRecord, RevokeReason, RevokedSession, SessionRecord } from '../store.ts';
+import type { RefreshTokenRecord, RevokeReason, RevokedSession, SessionRecord } from '../store.ts';
 
 /**
  * The statements of the PostgreSQL store that run inside its transactions, on whichever connection
@@ -107,10 +107,6 @@ export async function revokeWhere(
 }
 
 /** A rate-limit counter from its `count, reset_at` row. */
-export function counterFromRow(row: Row): Counter {
-  return { count: Number(row['count']), resetAt: Number(row['reset_at']) };
-}
-
 /** What was thrown, as an `Error` (for `release(error)`, which destroys the connection). */
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));

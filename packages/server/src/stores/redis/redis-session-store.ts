@@ -1,10 +1,5 @@
 import type { Redis } from 'ioredis';
 import type {
-  AuditEntry,
-  AuditQuery,
-  AuditRecord,
-  Counter,
-  KeyRecord,
   Page,
   PasswordChange,
   PasswordChangeOutcome,
@@ -22,18 +17,21 @@ import type {
   UserRecord,
   VerifiedLogin,
 } from '../store.ts';
+import type { AuditStore } from '../audit/audit-store.ts';
+import type { CounterStore } from '../counters/counter-store.ts';
+import type { KeyStore } from '../keys/key-store.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { PurgeCounts, PurgeCutoffs } from '../purge.ts';
 import type { PasswordReset, PasswordResetOutcome, RecoveryStore } from '../recovery/recovery-store.ts';
 import {
   CREATE_SESSION,
-  HIT_COUNTER,
   KEEP_MS,
   PRUNE_REVOCATIONS,
   REVOKE_SESSION,
   REVOKE_USER_SESSIONS,
 } from './lua-scripts.ts';
 import { connect, guard, redisClient } from './redis-connection.ts';
+import { RedisCounterStore } from './redis-counter-store.ts';
 import {
   revokedFromEntries,
   revokedFromEntry,
@@ -72,6 +70,10 @@ export class RedisSessionStore implements Store {
   readonly #rotations = new SerialByKey();
   #closed = false;
 
+  /** Keys and the audit log stay in the SQL store; counters are here, shared at once. */
+  readonly keys: KeyStore;
+  readonly counters: CounterStore;
+  readonly audit: AuditStore;
   /** The mail outbox stays in the SQL store: a message is committed with its cause's SQL write. */
   readonly outbox: OutboxStore;
   /** Tokens and the password in SQL; the reset's revocations here, as in `changePassword`. */
@@ -82,6 +84,9 @@ export class RedisSessionStore implements Store {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#channel = new RevocationChannel(subscriber, `${prefix}revoked`);
+    this.keys = sql.keys;
+    this.counters = new RedisCounterStore(redis, prefix);
+    this.audit = sql.audit;
     this.outbox = sql.outbox;
     this.recovery = {
       issueToken: (token, mail, ...mails) => sql.recovery.issueToken(token, mail, ...mails),
@@ -310,26 +315,7 @@ export class RedisSessionStore implements Store {
     return { ...counts, revocations: counts.revocations + Number(pruned) };
   }
 
-  async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
-    const window = Math.max(1, Math.ceil(windowMs));
-    const reply = await guard(() => HIT_COUNTER.run(this.#redis, [this.#prefix, key, now, window]));
-    const [count, resetAt] = Array.isArray(reply) ? (reply as unknown[]) : [];
-    return { count: Number(count), resetAt: Number(resetAt) };
-  }
-
-  async peekCounter(key: string, now: number): Promise<Counter | null> {
-    const [count, resetAt] = await guard(() =>
-      this.#redis.hmget(this.#key('counter', key), 'count', 'resetAt'),
-    );
-    if (count == null || resetAt == null || Number(resetAt) <= now) return null;
-    return { count: Number(count), resetAt: Number(resetAt) };
-  }
-
-  async clearCounter(key: string): Promise<void> {
-    await guard(() => this.#redis.unlink(this.#key('counter', key)));
-  }
-
-  // Users, keys and the audit log: the SQL store's, unchanged.
+  // Users: the SQL store's, unchanged.
 
   createUser(user: UserRecord): Promise<void> {
     return this.#sql.createUser(user);
@@ -343,24 +329,8 @@ export class RedisSessionStore implements Store {
     return this.#sql.getUserByEmail(email);
   }
 
-  listKeys(): Promise<KeyRecord[]> {
-    return this.#sql.listKeys();
-  }
-
-  addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void> {
-    return this.#sql.addKey(key, retire);
-  }
-
   listUsers(query: UserQuery): Promise<Page<UserRecord, UserCursor>> {
     return this.#sql.listUsers(query);
-  }
-
-  appendAudit(entry: AuditEntry): Promise<void> {
-    return this.#sql.appendAudit(entry);
-  }
-
-  listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>> {
-    return this.#sql.listAudit(query);
   }
 
   /**
@@ -395,7 +365,7 @@ export class RedisSessionStore implements Store {
     return revokedFromEntries(reply);
   }
 
-  #key(kind: 'session' | 'token' | 'user-sessions' | 'user-epoch' | 'counter', id: string): string {
+  #key(kind: 'session' | 'token' | 'user-sessions' | 'user-epoch', id: string): string {
     return `${this.#prefix}${kind}:${id}`;
   }
 }

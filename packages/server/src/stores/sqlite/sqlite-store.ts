@@ -2,14 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EmailTakenError, UnavailableError } from '@tessera/protocol';
-import { MemoryCounters } from '../memory-counters.ts';
+import { SqlAuditStore } from '../audit/sql-audit-store.ts';
+import { MemoryCounterStore } from '../counters/memory-counter-store.ts';
+import { SqlKeyStore } from '../keys/sql-key-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import type {
-  AuditEntry,
-  AuditQuery,
-  AuditRecord,
-  Counter,
-  KeyRecord,
   PasswordChange,
   PasswordChangeOutcome,
   RefreshTokenRecord,
@@ -28,9 +25,7 @@ import type {
   VerifiedLogin,
 } from '../store.ts';
 import {
-  auditPage,
   forSqlite,
-  listAuditStatement,
   listUsersStatement,
   planUserChange,
   UPDATE_USER_SQL,
@@ -54,13 +49,11 @@ import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { SqlOutboxStore } from '../outbox/sql-outbox-store.ts';
 import type { RecoveryStore } from '../recovery/recovery-store.ts';
 import { SqlRecoveryStore } from '../recovery/sql-recovery-store.ts';
-import { runPlanSync, type SqlPlan } from '../sql-plan.ts';
+import { runPlanSync, type Query, type SqlPlan } from '../sql-plan.ts';
+import type { AuditStore } from '../audit/audit-store.ts';
+import type { CounterStore } from '../counters/counter-store.ts';
+import type { KeyStore } from '../keys/key-store.ts';
 import {
-  AUDIT_COLUMNS,
-  auditValues,
-  KEY_COLUMNS,
-  keyFromRow,
-  keyValues,
   revokedFrom,
   revokedFromRow,
   sessionFromRow,
@@ -90,13 +83,13 @@ const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
  */
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
-  // Rate-limit counters live in memory: they are per process by nature here (one SQLite
-  // instance), and writing them to disk would put an fsync on every login attempt.
-  readonly #counters = new MemoryCounters();
   readonly #writes: GroupCommit;
   // Compiling a statement costs more than running these ones: each SQL text is prepared once.
   readonly #statements = new Map<string, StatementSync>();
 
+  readonly keys: KeyStore = new SqlKeyStore(this);
+  readonly counters: CounterStore = new MemoryCounterStore();
+  readonly audit: AuditStore = new SqlAuditStore(this);
   readonly recovery: RecoveryStore = new SqlRecoveryStore(this);
   readonly outbox: OutboxStore = new SqlOutboxStore(this);
 
@@ -112,6 +105,12 @@ export class SqliteStore implements Store {
         this.#prepare(forSqlite(query.sqlite ?? query.sql)).all(...query.params),
       ),
     );
+  }
+
+  /** One statement: a read at once, a write in the group commit. */
+  runStatement(query: Query, kind: 'read' | 'write'): Promise<Row[]> {
+    const run = (): Row[] => this.#prepare(forSqlite(query.sqlite ?? query.sql)).all(...query.params);
+    return kind === 'write' ? this.#write(run) : Promise.resolve(this.#guard(run));
   }
 
   /**
@@ -372,38 +371,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  async listKeys(): Promise<KeyRecord[]> {
-    return this.#guard(() =>
-      this.#prepare('SELECT * FROM signing_keys ORDER BY activates_at, created_at')
-        .all()
-        .map((row) => keyFromRow(row as Row)),
-    );
-  }
-
-  async addKey(key: KeyRecord, retire: ReadonlyArray<{ kid: string; retiresAt: number }>): Promise<void> {
-    return this.#write(() => {
-      this.#prepare(`INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-        ...keyValues(key),
-      );
-      const update = this.#prepare(
-        'UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)',
-      );
-      for (const entry of retire) update.run(entry.retiresAt, entry.kid, entry.retiresAt);
-    });
-  }
-
-  async hitCounter(key: string, windowMs: number, now: number): Promise<Counter> {
-    return this.#counters.hit(key, windowMs, now);
-  }
-
-  async peekCounter(key: string, now: number): Promise<Counter | null> {
-    return this.#counters.peek(key, now);
-  }
-
-  async clearCounter(key: string): Promise<void> {
-    this.#counters.clear(key);
-  }
-
   async listUsers(query: UserQuery): Promise<Page<UserRecord, UserCursor>> {
     return this.#guard(() => usersPage(this.#all(listUsersStatement(query)), query));
   }
@@ -421,18 +388,6 @@ export class SqliteStore implements Store {
       const revoked = plan.revokeReason ? this.#revokeWhere('user_id = ?', [id], plan.revokeReason, now) : [];
       return { kind: 'updated', before: plan.before, user, revoked };
     });
-  }
-
-  async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.#write(() =>
-      this.#prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-        ...auditValues(entry),
-      ),
-    );
-  }
-
-  async listAudit(query: AuditQuery): Promise<Page<AuditRecord, number>> {
-    return this.#guard(() => auditPage(this.#all(listAuditStatement(query)), query));
   }
 
   /**

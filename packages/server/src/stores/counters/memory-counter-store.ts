@@ -1,15 +1,16 @@
-import type { Counter } from './store.ts';
+import type { Counter, CounterStore } from './counter-store.ts';
 
 /**
- * Fixed-window counters in process memory, for stores whose rate-limit state is per instance.
- * Expired windows are swept as they are touched and in bulk every few thousand hits, so an
- * attacker cycling through keys cannot grow the map without bound.
+ * Fixed-window counters in process memory, for SQLite, whose rate-limit state is per instance by
+ * nature; on disk they would put an fsync on every login attempt. Expired windows are swept as
+ * they are touched and in bulk every few thousand hits, so an attacker cycling through keys
+ * cannot grow the map without bound.
  */
-export class MemoryCounters {
+export class MemoryCounterStore implements CounterStore {
   readonly #windows = new Map<string, Counter>();
   #hitsSinceSweep = 0;
 
-  hit(key: string, windowMs: number, now: number): Counter {
+  async hit(key: string, windowMs: number, now: number): Promise<Counter> {
     if (++this.#hitsSinceSweep >= 4096) this.#sweep(now);
     const existing = this.#windows.get(key);
     if (existing && existing.resetAt > now) {
@@ -21,12 +22,12 @@ export class MemoryCounters {
     return { ...fresh };
   }
 
-  peek(key: string, now: number): Counter | null {
+  async peek(key: string, now: number): Promise<Counter | null> {
     const existing = this.#windows.get(key);
     return existing && existing.resetAt > now ? { ...existing } : null;
   }
 
-  clear(key: string): void {
+  async clear(key: string): Promise<void> {
     this.#windows.delete(key);
   }
 
