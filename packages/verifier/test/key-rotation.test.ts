@@ -94,6 +94,24 @@ describe('key rotation seen by a running verifier', () => {
     assert.ok(proxy.hits(JWKS_PATH) - before <= 2, 'a refresh, not a fetch per token');
   });
 
+  test('a key rotated in while a background JWKS refresh is in flight is fetched, not refused', async () => {
+    const session = await signupAndLogin(server);
+    assert.equal(await outcomeOf(verifier, session.accessToken), 'accepted');
+    server.clock.advanceSeconds(600); // past max-age: the next use refreshes in the background
+    const release = proxy.holdResponses(JWKS_PATH);
+    const before = proxy.hits(JWKS_PATH);
+    assert.equal(await outcomeOf(verifier, session.accessToken), 'accepted', 'served from the cache');
+    while (proxy.hits(JWKS_PATH) === before) await new Promise((resolve) => setImmediate(resolve));
+    // The refresh has reached the server and its answer (without the next key) is on its way.
+    await server.app.tessera.keyring.rotate(server.clock.now(), server.clock.now());
+    const fresh = await signupAndLogin(server);
+    const outcome = outcomeOf(verifier, fresh.accessToken);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    assert.equal(await outcome, 'accepted');
+    assert.equal(proxy.hits(JWKS_PATH) - before, 2, 'the stale answer, then one fetch for the new kid');
+  });
+
   test('the last good key set keeps serving while the server is unreachable', async () => {
     const session = await signupAndLogin(server);
     assert.equal(await outcomeOf(verifier, session.accessToken), 'accepted');

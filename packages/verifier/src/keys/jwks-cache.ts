@@ -25,8 +25,9 @@ const MAX_JWKS_BYTES = 256 * 1024;
  * - for the response's `Cache-Control: max-age`, after which the next use refreshes them in the
  *   background while the current keys keep serving (a rotation publishes its key a whole
  *   `max-age` before it signs, so nothing waits on the network);
- * - refetched on an unknown `kid` (a rotation done with `--now`), but at most once per cooldown,
- *   so an attacker sending random `kid`s cannot make us hammer the server (ATTACKS KID-04);
+ * - refetched on an unknown `kid` (a rotation done with `--now`), but at most once per cooldown
+ *   besides the background refreshes, so an attacker sending random `kid`s cannot make us hammer
+ *   the server (ATTACKS KID-04);
  * - the last good set is kept when the server is unreachable or answers nonsense.
  * Only the URL given by the operator is ever fetched: never a `jku`/`x5u` from a token (KID-06).
  */
@@ -36,6 +37,7 @@ export class JwksCache {
   #expiresAt = 0;
   #lastFetchAt = Number.NEGATIVE_INFINITY;
   #inflight: Promise<void> | null = null;
+  #lastMissFetchAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: JwksCacheOptions) {
     this.#options = options;
@@ -48,8 +50,18 @@ export class JwksCache {
   async get(kid: string): Promise<PreparedKey | undefined> {
     const cached = this.peek(kid);
     if (cached) return cached;
+    // A fetch in flight (a background refresh, another caller's) may bring the kid: wait for it.
+    if (this.#inflight !== null) {
+      await this.#inflight.catch(() => undefined);
+      const fetched = this.#keys?.get(kid);
+      if (fetched) return fetched;
+    }
+    // It may also have left before the kid was published (a rotation with `--now` landing during a
+    // background refresh), so an unknown kid fetches once more, at most once per cooldown of its
+    // own: background refreshes (once per max-age) do not use it up, nor does it add to them.
     const now = this.#options.now();
-    if (this.#keys === null || now - this.#lastFetchAt >= this.#options.cooldownMs) {
+    if (this.#keys === null || now - this.#lastMissFetchAt >= this.#options.cooldownMs) {
+      this.#lastMissFetchAt = now;
       await this.#refresh().catch(() => undefined);
     }
     if (this.#keys === null) {

@@ -10,6 +10,11 @@ export interface Proxy {
   setTarget(target: string | null): void;
   /** Drops every open connection: what a verifier sees when the auth server dies. */
   dropConnections(): void;
+  /**
+   * Holds the answers to requests for `path` (each reaches the server at once, as sent; its answer
+   * waits) until the returned function is called: a fetch that is in flight across a change.
+   */
+  holdResponses(path: string): () => void;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,7 @@ export interface Proxy {
 export async function startProxy(initialTarget: string): Promise<Proxy> {
   let target: string | null = initialTarget;
   const counts = new Map<string, number>();
+  let held: { path: string; answers: Array<() => void> } | null = null;
   const sockets = new Set<Socket>();
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const path = (incoming.url ?? '/').split('?', 1)[0] ?? '/';
@@ -33,9 +39,13 @@ export async function startProxy(initialTarget: string): Promise<Proxy> {
       new URL(incoming.url ?? '/', target),
       { method: incoming.method, headers: incoming.headers },
       (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
-        response.on('error', () => outgoing.destroy());
+        const answer = () => {
+          outgoing.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(outgoing);
+          response.on('error', () => outgoing.destroy());
+        };
+        if (held?.path === path) held.answers.push(answer);
+        else answer();
       },
     );
     upstream.on('error', () => outgoing.destroy());
@@ -58,6 +68,14 @@ export async function startProxy(initialTarget: string): Promise<Proxy> {
       target = next;
     },
     dropConnections,
+    holdResponses(path) {
+      const hold = { path, answers: [] as Array<() => void> };
+      held = hold;
+      return () => {
+        if (held === hold) held = null;
+        for (const answer of hold.answers) answer();
+      };
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         dropConnections();
