@@ -109,12 +109,21 @@ export class MailSender {
       report?.({ kind: 'given_up', message, error: 'EXPIRED' });
       return;
     }
-    try {
-      await withDeadline(
-        this.#transport.send({ ...message, from, to: message.recipient }),
-        this.#options.leaseMs / 2,
-      );
-    } catch (error) {
+    // The lease is renewed while the delivery runs (a slow relay, a large queue at the relay): no
+    // other sender takes the message meanwhile, and its outcome is recorded from what happened,
+    // so a delivery that is slow but succeeds is sent once, not once per lease.
+    let renewing: Promise<unknown> = Promise.resolve();
+    const renew = setInterval(() => {
+      renewing = this.#outbox.renewLease(message.id, now() + this.#options.leaseMs).catch(() => false);
+    }, this.#options.leaseMs / 3);
+    const failure = await this.#transport.send({ ...message, from, to: message.recipient }).then(
+      () => null,
+      (error: unknown) => ({ error }),
+    );
+    clearInterval(renew);
+    await renewing; // a renewal landing after the settle would hold a retry back by a lease
+    if (failure !== null) {
+      const { error } = failure;
       const reason = describe(error);
       const at = now();
       if (rejectsRecipient(error) || at - message.createdAt >= giveUpAfterMs) {
@@ -129,27 +138,6 @@ export class MailSender {
     }
     await this.#outbox.settle(message.id, { kind: 'sent' }, now());
     report?.({ kind: 'sent', message });
-  }
-}
-
-/**
- * Fails a delivery that takes longer than `ms` in all, which the transport's timeouts do not
- * bound (a relay that answers a byte just before each socket timeout), well inside the lease:
- * the message is retried like any failed delivery. Should that relay finish after all, the
- * message is delivered twice, as at-least-once delivery allows.
- */
-async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error('delivery deadline'), { code: 'EDEADLINE' })),
-      ms,
-    );
-  });
-  try {
-    await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -17,9 +17,11 @@ export type MailFlow = 'password_reset' | 'email_verify' | 'email_change' | 'ema
 
 /** Recovery mails per flow, target address and client address per hour; past it, `429`. */
 const RECOVERY_LIMIT = 5;
-/** Recovery mails per flow and target address per hour from every client together; past it, none. */
+/** Recovery mails per flow and target address per hour from every client together. */
 const RECOVERY_MAIL_CAP = 20;
 const RECOVERY_WINDOW_MS = 3600_000;
+/** Past the cap, one mail per flow and target address per this time still goes out. */
+const RECOVERY_TRICKLE_MS = 10 * 60_000;
 
 /**
  * Brute-force limits (ATTACKS AUTH-04, AUTH-05): per client address on the credential endpoints,
@@ -79,14 +81,18 @@ export class RateLimits {
    * - per target and client address: past it, `429`. A stranger who exhausts theirs has not
    *   touched the owner's, who asks from another address (SECURITY.md REC-15);
    * - per target from every client together, which bounds the mail an inbox can be made to
-   *   receive: past it the request is answered as usual (`false`: send nothing), since a `429`
-   *   there would let a stranger's flood refuse the owner.
+   *   receive: past it the request is answered as usual, since a `429` there would let a
+   *   stranger's flood refuse the owner, and one mail per ten minutes still goes (`true` for the
+   *   first request of each ten minutes, `false` for the rest: send nothing). So however large
+   *   the flood, the inbox always holds a link or code at most ten minutes old.
    */
   async hitRecovery(flow: MailFlow, email: string, ip: string, now: number): Promise<boolean> {
     const key = `recovery:${flow}:${email}`;
     await this.#hit('recovery', `${key}:${addressKey(ip)}`, RECOVERY_WINDOW_MS, RECOVERY_LIMIT, now);
     const total = await this.#store.counters.hit(key, RECOVERY_WINDOW_MS, now);
     if (total.count <= RECOVERY_MAIL_CAP) return true;
+    const trickle = await this.#store.counters.hit(`${key}:trickle`, RECOVERY_TRICKLE_MS, now);
+    if (trickle.count === 1) return true;
     this.#metrics.rateLimited('recovery_mail');
     return false;
   }

@@ -38,6 +38,17 @@ export function outboxContract(store: () => Store): void {
       assert.equal(reclaimed?.attempts, 2);
     });
 
+    test('a lease is renewed while queued, never shortened; a settled message is not renewed', async () => {
+      const [message] = await queue(1);
+      await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 10);
+      assert.equal(await store().outbox.renewLease(message!.id, T0 + 3 * MINUTE), true);
+      assert.equal(await store().outbox.renewLease(message!.id, T0 + 2 * MINUTE), false, 'not shortened');
+      assert.deepEqual(await store().outbox.claimDue(T0 + 2 * MINUTE, T0 + 4 * MINUTE, 10), []);
+      assert.equal((await store().outbox.claimDue(T0 + 3 * MINUTE, T0 + 4 * MINUTE, 10)).length, 1);
+      await store().outbox.settle(message!.id, { kind: 'sent' }, T0 + 3 * MINUTE);
+      assert.equal(await store().outbox.renewLease(message!.id, T0 + 9 * MINUTE), false);
+    });
+
     test('sent and given-up messages are final; a retry waits for its time', async () => {
       const [sent, failed, retried] = await queue(3);
       await store().outbox.claimDue(T0 + SECOND, T0 + MINUTE, 10);

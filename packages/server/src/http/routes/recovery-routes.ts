@@ -96,7 +96,9 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const claims = await authenticate(services, request);
-      await recovery.resendVerification(claims.sub, clientInfo(request), services.now());
+      const now = services.now();
+      await rateLimits.hitAddress(request.ip, now);
+      await recovery.resendVerification(claims.sub, clientInfo(request), now);
       return reply.code(202).send();
     },
   );
@@ -126,8 +128,10 @@ export function recoveryRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const claims = await authenticate(services, request);
+      const now = services.now();
+      await rateLimits.hitAddress(request.ip, now);
       const user = await services.accounts.profile(claims.sub);
-      await emailChange.request(user, request.body, clientInfo(request), services.now());
+      await emailChange.request(user, request.body, clientInfo(request), now);
       return reply.code(202).send();
     },
   );

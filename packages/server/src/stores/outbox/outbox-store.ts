@@ -14,6 +14,12 @@ export interface OutboxStore {
    * bodies (which may hold a link's token); `retry` queues it again from `nextAttemptAt`.
    */
   settle(id: string, outcome: OutboxOutcome, now: number): Promise<void>;
+  /**
+   * Extends the lease of a queued message still being delivered to `leaseUntil` (never shortens
+   * it), so a slow delivery is not handed to another sender while it runs. `false` when the message
+   * is no longer queued.
+   */
+  renewLease(id: string, leaseUntil: number): Promise<boolean>;
   /** Messages not yet settled (`/metrics`: `tessera_mail_queued`). */
   countQueued(): Promise<number>;
 }

@@ -40,6 +40,18 @@ export class SqlOutboxStore implements OutboxStore {
     return this.#sql.runPlan(() => settlePlan(id, outcome, now));
   }
 
+  async renewLease(id: string, leaseUntil: number): Promise<boolean> {
+    const renewed = await this.#sql.runStatement(
+      {
+        sql: `UPDATE mail_outbox SET leased_until = $2 WHERE id = $1 AND state = 'queued' AND leased_until < $2
+              RETURNING id`,
+        params: [id, leaseUntil],
+      },
+      'write',
+    );
+    return renewed.length === 1;
+  }
+
   countQueued(): Promise<number> {
     return this.#sql.runPlan(function* () {
       const [row] = yield {

@@ -50,17 +50,17 @@ export class SqlRecoveryStore implements RecoveryStore {
     return this.#sql.runPlan(() => resetPlan(reset));
   }
 
-  peekToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<UserRecord | null> {
-    return this.#sql.runPlan(function* () {
-      const [token] = yield {
-        sql: `SELECT user_id, binding FROM one_time_tokens
-              WHERE hash = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3`,
+  async peekToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<UserRecord | null> {
+    // A read: no transaction (nor, on SQLite, a wait for the group commit's fsync).
+    const [row] = await this.#sql.runStatement(
+      {
+        sql: `SELECT u.*, t.binding AS token_binding FROM one_time_tokens t JOIN users u ON u.id = t.user_id
+              WHERE t.hash = $1 AND t.purpose = $2 AND t.consumed_at IS NULL AND t.expires_at > $3`,
         params: [tokenHash, purpose, now],
-      };
-      if (token === undefined) return null;
-      const [row] = yield { sql: 'SELECT * FROM users WHERE id = $1', params: [text(token['user_id'])] };
-      return liveUser(row, purpose, token['binding']);
-    });
+      },
+      'read',
+    );
+    return liveUser(row, purpose, row?.['token_binding']);
   }
 
   verifyEmail(tokenHash: string, now: number): Promise<EmailVerificationOutcome> {
