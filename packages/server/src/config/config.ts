@@ -55,4 +55,9 @@ export interface Config {
   resetTtl: number;
   /** Where emailed links point: this origin's `/reset-password`; the issuer unless set. */
   appUrl: string;
+  /**
+   * Keys that seal secrets at rest (`secrets/secret-box.ts`), the first sealing; empty when
+   * `TESSERA_SECRET_KEY` is unset (`secrets/secret-keys.ts` then decides).
+   */
+  secretKeys: Buffer[];
 }

@@ -52,6 +52,7 @@ const KNOWN = new Set([
   'TESSERA_RESET_TTL',
   'TESSERA_EMAIL_VERIFICATION',
   'TESSERA_APP_URL',
+  'TESSERA_SECRET_KEY',
 ]);
 
 /**
@@ -130,7 +131,26 @@ export function loadConfig(env: Source = process.env): Config {
     ),
     // Links are built from configuration, never from the request's Host header (SECURITY.md REC-05).
     appUrl: url(get, 'TESSERA_APP_URL', issuer),
+    secretKeys: secretKeys(get('TESSERA_SECRET_KEY')),
   };
+}
+
+/**
+ * `TESSERA_SECRET_KEY`: one or more base64url keys of 32 bytes, comma-separated; the first seals,
+ * every one opens (a rotation puts the new key first and keeps the old ones after it).
+ */
+function secretKeys(text: string | undefined): Buffer[] {
+  if (text === undefined || text.trim() === '') return [];
+  return text.split(',').map((entry, index) => {
+    const trimmed = entry.trim();
+    const key = /^[A-Za-z0-9_-]+$/.test(trimmed) ? Buffer.from(trimmed, 'base64url') : Buffer.alloc(0);
+    if (key.length !== 32)
+      throw new ConfigError(
+        'TESSERA_SECRET_KEY',
+        `key ${index + 1} must be 32 bytes in base64url (43 characters; \`openssl rand 32 | basenc --base64url\`)`,
+      );
+    return key;
+  });
 }
 
 /** Beside the SQLite file (`./data/mail` at the defaults), so one folder holds a dev instance. */

@@ -261,7 +261,34 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'ALTER TABLE mail_outbox ADD COLUMN expires_at INTEGER;',
     postgres: 'ALTER TABLE mail_outbox ADD COLUMN expires_at BIGINT;',
   },
+  {
+    version: 11,
+    name: 'second factors: a TOTP factor per user, recovery codes',
+    sqlite: mfaTables('INTEGER', ' STRICT'),
+    postgres: mfaTables('BIGINT', ''),
+  },
 ];
+
+/** Migration 11 (issue 14): the secret sealed, the codes hashed (`stores/mfa/mfa-store.ts`). */
+function mfaTables(int: 'INTEGER' | 'BIGINT', strict: ' STRICT' | ''): string {
+  return `
+      CREATE TABLE mfa_totp (
+        user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        secret_sealed TEXT NOT NULL,
+        created_at ${int} NOT NULL,
+        confirmed_at ${int},
+        last_step ${int},
+        last_used_at ${int}
+      )${strict};
+      CREATE TABLE mfa_recovery_codes (
+        hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at ${int} NOT NULL,
+        used_at ${int}
+      )${strict};
+      CREATE INDEX mfa_recovery_codes_by_user ON mfa_recovery_codes (user_id);
+    `;
+}
 
 /** Migration 9 (issue 13: email change, sign-in by emailed code). */
 function oneTimeTokenExtras(int: 'INTEGER' | 'BIGINT'): string {

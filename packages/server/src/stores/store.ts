@@ -2,6 +2,7 @@ import type { AccountStore, AdminStore } from './accounts/account-store.ts';
 import type { AuditStore } from './audit/audit-store.ts';
 import type { CounterStore } from './counters/counter-store.ts';
 import type { KeyStore } from './keys/key-store.ts';
+import type { MfaStore } from './mfa/mfa-store.ts';
 import type { OutboxStore } from './outbox/outbox-store.ts';
 import type { PurgeCounts, PurgeCutoffs } from './purge.ts';
 import type { RecoveryStore } from './recovery/recovery-store.ts';
@@ -58,6 +59,8 @@ export interface Store extends AccountStore, AdminStore, SessionStore {
   readonly recovery: RecoveryStore;
   /** Mail committed with its cause's write, delivered by the sender. */
   readonly outbox: OutboxStore;
+  /** Second factors: TOTP and recovery codes (issue 14). */
+  readonly mfa: MfaStore;
 
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise (`/readyz`). */
   ping(): Promise<void>;

@@ -7,6 +7,7 @@ import { auditContract } from './audit-contract.ts';
 import { cleanupContract } from './cleanup-contract.ts';
 import { countersContract } from './counters-contract.ts';
 import { keysContract } from './keys-contract.ts';
+import { mfaContract } from './mfa-contract.ts';
 import { outboxContract } from './outbox-contract.ts';
 import { recoveryContract } from './recovery-contract.ts';
 import {
@@ -480,6 +481,7 @@ export function storeContract(backend: string, open: () => Promise<OpenedStore>)
     adminContract(() => store);
     recoveryContract(() => store);
     outboxContract(() => store);
+    mfaContract(() => store);
     cleanupContract(
       () => store,
       () => opened.sessionsExpireByTtl === true,

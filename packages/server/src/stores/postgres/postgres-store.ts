@@ -48,6 +48,8 @@ import {
   USER_AND_ADMINS_SQL,
   usersPage,
 } from '../admin-sql.ts';
+import type { MfaStore } from '../mfa/mfa-store.ts';
+import { SqlMfaStore } from '../mfa/sql-mfa-store.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { SqlOutboxStore } from '../outbox/sql-outbox-store.ts';
 import type { RecoveryStore } from '../recovery/recovery-store.ts';
@@ -104,6 +106,7 @@ export class PostgresStore implements Store {
   readonly audit: AuditStore = new SqlAuditStore(this);
   readonly recovery: RecoveryStore = new SqlRecoveryStore(this);
   readonly outbox: OutboxStore = new SqlOutboxStore(this);
+  readonly mfa: MfaStore = new SqlMfaStore(this);
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;

@@ -20,6 +20,7 @@ import type {
 import type { AuditStore } from '../audit/audit-store.ts';
 import type { CounterStore } from '../counters/counter-store.ts';
 import type { KeyStore } from '../keys/key-store.ts';
+import type { MfaStore } from '../mfa/mfa-store.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { PurgeCounts, PurgeCutoffs } from '../purge.ts';
 import type { PasswordReset, PasswordResetOutcome, RecoveryStore } from '../recovery/recovery-store.ts';
@@ -76,6 +77,8 @@ export class RedisSessionStore implements Store {
   readonly audit: AuditStore;
   /** The mail outbox stays in the SQL store: a message is committed with its cause's SQL write. */
   readonly outbox: OutboxStore;
+  /** Second factors stay in the SQL store: each use is a compare-and-set there. */
+  readonly mfa: MfaStore;
   /** Tokens and the password in SQL; the reset's revocations here, as in `changePassword`. */
   readonly recovery: RecoveryStore;
 
@@ -88,6 +91,7 @@ export class RedisSessionStore implements Store {
     this.counters = new RedisCounterStore(redis, prefix);
     this.audit = sql.audit;
     this.outbox = sql.outbox;
+    this.mfa = sql.mfa;
     this.recovery = {
       issueToken: (token, mail, ...mails) => sql.recovery.issueToken(token, mail, ...mails),
       verifyEmail: (tokenHash, now) => sql.recovery.verifyEmail(tokenHash, now),

@@ -45,6 +45,8 @@ import {
   type PurgeCounts,
   type PurgeCutoffs,
 } from '../purge.ts';
+import type { MfaStore } from '../mfa/mfa-store.ts';
+import { SqlMfaStore } from '../mfa/sql-mfa-store.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { SqlOutboxStore } from '../outbox/sql-outbox-store.ts';
 import type { RecoveryStore } from '../recovery/recovery-store.ts';
@@ -92,6 +94,7 @@ export class SqliteStore implements Store {
   readonly audit: AuditStore = new SqlAuditStore(this);
   readonly recovery: RecoveryStore = new SqlRecoveryStore(this);
   readonly outbox: OutboxStore = new SqlOutboxStore(this);
+  readonly mfa: MfaStore = new SqlMfaStore(this);
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
