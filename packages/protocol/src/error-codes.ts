@@ -29,6 +29,14 @@ export const ERROR_CODES = {
     status: 403,
     message: 'Verify your email address first: follow the link mailed to it',
   },
+  mfa_required: {
+    status: 403,
+    message: 'A second factor is required: send a code with the mfaToken to /auth/mfa/verify',
+  },
+  mfa_unavailable: {
+    status: 503,
+    message: 'Two-factor authentication is not configured on this server (TESSERA_SECRET_KEY)',
+  },
   csrf_failed: { status: 403, message: 'The request failed cross-site request forgery checks' },
   rate_limited: { status: 429, message: 'Too many requests; retry later' },
   not_found: { status: 404, message: 'Not found' },

@@ -70,6 +70,38 @@ export class InvalidCodeError extends TesseraError {
   }
 }
 
+/**
+ * The first factor passed, and the account has a second one: no session yet. The body carries,
+ * besides `error` and `message`, the `mfaToken` that `POST /auth/mfa/verify` takes with a code,
+ * and the `methods` it accepts. The one error whose body has more than `{ error, message }`.
+ */
+export class MfaRequiredError extends TesseraError {
+  readonly mfaToken: string;
+  readonly methods: readonly MfaMethod[];
+
+  constructor(mfaToken: string, methods: readonly MfaMethod[], options?: ErrorOptions) {
+    super('mfa_required', undefined, options);
+    this.name = 'MfaRequiredError';
+    this.mfaToken = mfaToken;
+    this.methods = methods;
+  }
+
+  override toJSON(): { error: ErrorCode; message: string; mfaToken: string; methods: MfaMethod[] } {
+    return { ...super.toJSON(), mfaToken: this.mfaToken, methods: [...this.methods] };
+  }
+}
+
+/** What `POST /auth/mfa/verify` accepts as the second step. */
+export type MfaMethod = 'totp' | 'recovery_code';
+
+/** Enrolling a factor needs a key to seal its secret, and this deployment has none. */
+export class MfaUnavailableError extends TesseraError {
+  constructor(options?: ErrorOptions) {
+    super('mfa_unavailable', undefined, options);
+    this.name = 'MfaUnavailableError';
+  }
+}
+
 /** `TESSERA_EMAIL_VERIFICATION=required` and the account's address is not verified yet. */
 export class EmailNotVerifiedError extends TesseraError {
   constructor(options?: ErrorOptions) {

@@ -12,6 +12,7 @@ import { MailTemplates } from './mail/templates.ts';
 import { fileTransport, smtpTransport } from './mail/transport.ts';
 import { recoveryRoutes } from './http/routes/recovery-routes.ts';
 import { emailSignInRoutes } from './http/routes/email-sign-in-routes.ts';
+import { mfaRoutes } from './http/routes/mfa-routes.ts';
 import type { Config } from './config/config.ts';
 import type { Services } from './http/context.ts';
 import { InvalidRequestError, UnavailableError } from '@tessera/protocol';
@@ -30,7 +31,10 @@ import { Keyring } from './keys/keyring.ts';
 import { measureRequests } from './observability/http-metrics.ts';
 import { Metrics } from './observability/metrics.ts';
 import { requestId } from './observability/request-id.ts';
+import { Mfa } from './mfa/mfa.ts';
+import { SecondStep } from './mfa/second-step.ts';
 import { PasswordHasher } from './passwords/password-hasher.ts';
+import { loadSecretKeys } from './secrets/secret-keys.ts';
 import { Csrf } from './security/csrf.ts';
 import { RateLimits } from './security/rate-limits.ts';
 import { RevocationList } from './sessions/revocation-list.ts';
@@ -147,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<TesseraApp> {
   revocationRoutes(app, services);
   recoveryRoutes(app, services);
   emailSignInRoutes(app, services);
+  mfaRoutes(app, services);
 
   // Housekeeping: pick up key rotations made elsewhere, and forget revocations whose tokens
   // have all expired so the in-memory list stays as small as the set of live revoked sessions.
@@ -282,7 +287,22 @@ async function createServices(
   await sessions.syncRevocations(now());
   const rateLimits = new RateLimits(store, config, metrics);
   const hasher = new PasswordHasher();
-  const accounts = new Accounts(store, hasher, rateLimits, sessions, metrics, {
+  const secrets = loadSecretKeys(config.secretKeys, config.databaseUrl);
+  if (secrets.created)
+    log.warn(
+      { file: secrets.file },
+      'generated the key that seals two-factor secrets; back it up with the database (losing it loses every enrolled factor)',
+    );
+  if (secrets.box === null) log.info('TESSERA_SECRET_KEY is not set: two-factor enrolment is off');
+  const mfa = new Mfa({
+    store,
+    box: secrets.box,
+    hasher,
+    limits: rateLimits,
+    issuer: new URL(config.issuer).host,
+  });
+  const secondStep = new SecondStep({ store, sessions, mfa, limits: rateLimits, metrics });
+  const accounts = new Accounts(store, hasher, rateLimits, sessions, secondStep, metrics, {
     requireVerifiedEmail: config.emailVerification === 'required',
   });
   const administration = new Administration(
@@ -309,7 +329,7 @@ async function createServices(
     { resetTtl: config.resetTtl, emailVerification: config.emailVerification },
   );
   const emailChange = new EmailChange({ store, hasher, limits: rateLimits, tokens });
-  const emailSignIn = new EmailSignIn({ store, limits: rateLimits, sessions, tokens, metrics });
+  const emailSignIn = new EmailSignIn({ store, limits: rateLimits, secondStep, tokens, metrics });
   // Cookie-mode requests may come from the server's own origin and the configured ones.
   const csrf = await Csrf.load(store, [new URL(config.issuer).origin, ...config.corsOrigins], now());
   return {
@@ -322,6 +342,8 @@ async function createServices(
     recovery,
     emailChange,
     emailSignIn,
+    mfa,
+    secondStep,
     mail,
     administration,
     rateLimits,

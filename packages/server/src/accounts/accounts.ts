@@ -11,11 +11,21 @@ import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
 import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertAcceptablePassword, assertPasswordSize } from '../passwords/password-policy.ts';
+import type { SecondStep } from '../mfa/second-step.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
 import type { ClientInfo, Sessions, TokenGrant } from '../sessions/sessions.ts';
 import type { Role, Store, UserRecord } from '../stores/store.ts';
 
 const MAX_NAME_LENGTH = 200;
+
+/** What `POST /auth/login` takes. */
+export interface LoginInput {
+  email: string;
+  password: string;
+  remember?: boolean | undefined;
+  /** Cookie mode: what the session (or, with a second factor, the mfaToken) is started for. */
+  cookie?: boolean | undefined;
+}
 
 /** Sign-up, login, password change and the profile: the account side of Tessera. */
 export class Accounts {
@@ -23,6 +33,7 @@ export class Accounts {
   readonly #hasher: PasswordHasher;
   readonly #limits: RateLimits;
   readonly #sessions: Sessions;
+  readonly #secondStep: SecondStep;
   readonly #metrics: MetricsSink;
   readonly #requireVerifiedEmail: boolean;
 
@@ -31,6 +42,7 @@ export class Accounts {
     hasher: PasswordHasher,
     limits: RateLimits,
     sessions: Sessions,
+    secondStep: SecondStep,
     metrics: MetricsSink = NO_METRICS,
     { requireVerifiedEmail = false }: { requireVerifiedEmail?: boolean } = {},
   ) {
@@ -39,6 +51,7 @@ export class Accounts {
     this.#hasher = hasher;
     this.#limits = limits;
     this.#sessions = sessions;
+    this.#secondStep = secondStep;
     this.#metrics = metrics;
   }
 
@@ -66,11 +79,7 @@ export class Accounts {
    * all answer the same `invalid_credentials` after the same amount of hashing work (ATTACKS
    * AUTH-01, AUTH-02); failures count against the account whether or not it exists.
    */
-  async login(
-    input: { email: string; password: string; remember?: boolean | undefined },
-    client: ClientInfo,
-    now: number,
-  ): Promise<TokenGrant> {
+  async login(input: LoginInput, client: ClientInfo, now: number): Promise<TokenGrant> {
     const actor = { id: null, ...client };
     let grant: TokenGrant;
     try {
@@ -98,11 +107,7 @@ export class Accounts {
     return grant;
   }
 
-  async #login(
-    input: { email: string; password: string; remember?: boolean | undefined },
-    client: ClientInfo,
-    now: number,
-  ): Promise<TokenGrant> {
+  async #login(input: LoginInput, client: ClientInfo, now: number): Promise<TokenGrant> {
     const email = canonicalEmail(input.email);
     assertPasswordSize(input.password);
     await this.#limits.hitLogin(email, now);
@@ -113,7 +118,9 @@ export class Accounts {
     if (!user || !passwordOk || user.disabledAt !== null) throw new InvalidCredentialsError();
     // Only after the password: to anyone without it the answer stays `invalid_credentials`.
     if (this.#requireVerifiedEmail && user.emailVerifiedAt === null) throw new EmailNotVerifiedError();
-    const grant = await this.#sessions.start(user, input.remember ?? true, client, now);
+    // With a second factor this throws `mfa_required` (no session) and the count stays.
+    const options = { remember: input.remember ?? true, cookie: input.cookie === true };
+    const grant = await this.#secondStep.begin(user, 'password', options, client, now);
     await this.#limits.clearLogin(email);
     return grant;
   }

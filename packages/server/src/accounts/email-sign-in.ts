@@ -3,8 +3,9 @@ import { InvalidCodeError, InvalidLinkError } from '@tessera/protocol';
 import { recordAudit, type Actor } from '../audit/audit.ts';
 import { NO_METRICS, type MetricsSink } from '../observability/metrics.ts';
 import { canonicalEmail } from '../passwords/email.ts';
+import type { SecondStep } from '../mfa/second-step.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
-import type { ClientInfo, Sessions, TokenGrant } from '../sessions/sessions.ts';
+import type { ClientInfo, TokenGrant } from '../sessions/sessions.ts';
 import type { LoginGrantOutcome } from '../stores/recovery/recovery-store.ts';
 import type { Store } from '../stores/store.ts';
 import { hashToken, TOKEN_PATTERN, type EmailedTokens } from './emailed-tokens.ts';
@@ -28,20 +29,20 @@ export type SignInProof = { email: string; code: string } | { token: string };
 export class EmailSignIn {
   readonly #store: Store;
   readonly #limits: RateLimits;
-  readonly #sessions: Sessions;
+  readonly #secondStep: SecondStep;
   readonly #tokens: EmailedTokens;
   readonly #metrics: MetricsSink;
 
   constructor(parts: {
     store: Store;
     limits: RateLimits;
-    sessions: Sessions;
+    secondStep: SecondStep;
     tokens: EmailedTokens;
     metrics?: MetricsSink;
   }) {
     this.#store = parts.store;
     this.#limits = parts.limits;
-    this.#sessions = parts.sessions;
+    this.#secondStep = parts.secondStep;
     this.#tokens = parts.tokens;
     this.#metrics = parts.metrics ?? NO_METRICS;
   }
@@ -94,7 +95,8 @@ export class EmailSignIn {
     }
     const options = optionsOf(outcome.payload);
     if (options.cookie) beforeCookieSession?.();
-    const grant = await this.#sessions.start(outcome.user, options.remember, client, now);
+    // With a second factor this throws `mfa_required`: the code was the first step only.
+    const grant = await this.#secondStep.begin(outcome.user, 'email_code', options, client, now);
     if (email !== null) await this.#limits.clearLogin(email);
     this.#metrics.login('success');
     const subject = outcome.user.id;

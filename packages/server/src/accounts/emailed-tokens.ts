@@ -17,7 +17,10 @@ const LINKS = {
   email_verify: { page: 'verify-email', template: 'verify_email' },
   email_change: { page: 'confirm-email', template: 'email_change' },
   email_login: { page: 'sign-in', template: 'sign_in_code' },
-} as const satisfies Record<OneTimePurpose, { page: string; template: TemplateName }>;
+} as const satisfies Record<MailedPurpose, { page: string; template: TemplateName }>;
+
+/** The tokens that travel by mail (an mfaToken goes back in the login answer instead). */
+export type MailedPurpose = Exclude<OneTimePurpose, 'mfa_login'>;
 
 /** 256 bits from the CSPRNG, base64url: 43 characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -25,7 +28,7 @@ export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** What one emailed token is for and what its mail says. */
 export interface Issue {
   user: UserRecord;
-  purpose: OneTimePurpose;
+  purpose: MailedPurpose;
   ttlSeconds: number;
   /** Where the link goes: the user's address unless given (an email change mails the new one). */
   recipient?: string;

@@ -28,6 +28,8 @@ const DOCS_CSP = [
 const TAGS = [
   { name: 'auth', description: 'Sign-up, login, refresh and logout' },
   { name: 'account', description: "The signed-in user's profile, sessions and password" },
+  { name: 'recovery', description: 'Password reset, email verification and change, sign-in by code' },
+  { name: 'mfa', description: 'Second factors: a TOTP app, recovery codes, the second step' },
   { name: 'admin', description: 'Users, roles, sessions and the audit log, for admins' },
   { name: 'revocations', description: 'The revocation feed for resource servers' },
   { name: 'system', description: 'Keys, health and metrics' },

@@ -3,6 +3,8 @@ import { InsufficientScopeError, InvalidTokenError } from '@tessera/protocol';
 import type { Actor } from '../audit/audit.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { EmailChange } from '../accounts/email-change.ts';
+import type { Mfa } from '../mfa/mfa.ts';
+import type { SecondStep } from '../mfa/second-step.ts';
 import type { EmailSignIn } from '../accounts/email-sign-in.ts';
 import type { Recovery } from '../accounts/recovery.ts';
 import type { MailSender } from '../mail/mail-sender.ts';
@@ -30,6 +32,8 @@ export interface Services {
   recovery: Recovery;
   emailChange: EmailChange;
   emailSignIn: EmailSignIn;
+  mfa: Mfa;
+  secondStep: SecondStep;
   mail: MailSender;
   administration: Administration;
   rateLimits: RateLimits;

@@ -66,6 +66,23 @@ export const errorSchema = {
   additionalProperties: false,
 } as const;
 
+/**
+ * `403 mfa_required` from a first factor (password login, emailed code): the error, and what the
+ * second step needs (`POST /auth/mfa/verify`). Any other 403 has only `error` and `message`.
+ */
+export const mfaRequiredSchema = {
+  description: 'A second factor is needed (`mfa_required`), or another 403 error',
+  type: 'object',
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    mfaToken: { type: 'string', description: 'For `POST /auth/mfa/verify`; 5 minutes, single use' },
+    methods: { type: 'array', items: { type: 'string', enum: ['totp', 'recovery_code'] } },
+  },
+  required: ['error', 'message'],
+  additionalProperties: false,
+} as const;
+
 /** A success without a body. */
 export const noContent = { description: 'Done', type: 'null' } as const;
 

@@ -15,6 +15,7 @@ import {
   noContent,
   refreshTokenSchema,
   userResponse,
+  mfaRequiredSchema,
   withErrors,
 } from '../schemas.ts';
 
@@ -94,7 +95,9 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
         description:
           'Starts a session. `remember: false` issues no refresh token; `cookie: true` sets the tokens ' +
           'as HttpOnly cookies instead of returning them. Errors: `invalid_credentials` (never says ' +
-          'whether the email exists), `rate_limited`, `csrf_failed` (cookie mode from another origin).',
+          'whether the email exists), `mfa_required` (the account has a second factor: the body carries ' +
+          'an `mfaToken` for `POST /auth/mfa/verify`), `rate_limited`, `csrf_failed` (cookie mode from ' +
+          'another origin).',
         body: {
           type: 'object',
           properties: {
@@ -106,7 +109,7 @@ export function authRoutes(app: FastifyInstance, services: Services): void {
           required: ['email', 'password'],
           additionalProperties: false,
         },
-        response: withErrors({ 200: grantResponseSchema }),
+        response: withErrors({ 200: grantResponseSchema, 403: mfaRequiredSchema }),
       },
     },
     async (request, reply) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SignInProof } from '../../accounts/email-sign-in.ts';
 import { clientInfo, type Services } from '../context.ts';
-import { emailSchema, grantResponseSchema, withErrors } from '../schemas.ts';
+import { emailSchema, grantResponseSchema, mfaRequiredSchema, withErrors } from '../schemas.ts';
 import { sendGrant } from '../send-grant.ts';
 
 interface RequestBody {
@@ -80,7 +80,7 @@ export function emailSignInRoutes(app: FastifyInstance, services: Services): voi
             },
           ],
         },
-        response: withErrors({ 200: grantResponseSchema }),
+        response: withErrors({ 200: grantResponseSchema, 403: mfaRequiredSchema }),
       },
     },
     async (request, reply) => {

@@ -51,7 +51,12 @@ export type AuditAction =
   | 'role_changed'
   | 'user_disabled'
   | 'user_enabled'
-  | 'key_rotated';
+  | 'key_rotated'
+  | 'mfa_enrolment_started'
+  | 'mfa_enabled'
+  | 'mfa_disabled'
+  | 'mfa_recovery_codes_replaced'
+  | 'mfa_failed';
 
 export interface AuditQuery {
   subject?: string | undefined;

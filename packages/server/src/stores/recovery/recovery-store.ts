@@ -14,7 +14,16 @@ export interface RecoveryStore {
    * (`SUPERSEDING`): only the latest can be spent, so asking again does not multiply the guesses.
    * Each mail of `mails` (a notice to the old address, say) is queued in the same transaction.
    */
-  issueToken(token: OneTimeTokenRecord, mail: OutboxMessage, ...mails: OutboxMessage[]): Promise<void>;
+  issueToken(token: OneTimeTokenRecord, ...mails: OutboxMessage[]): Promise<void>;
+  /**
+   * Counts one try on a live token of `purpose` (an mfaToken: the second factor is checked by the
+   * caller, who needs the factor's secret), killing it at the `MAX_CODE_ATTEMPTS`th. The token's
+   * user and payload if it is live, bound and the account enabled, else `null`. Not spent: the
+   * caller spends it with `spendToken` once the code proved right.
+   */
+  tryToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<TokenTry | null>;
+  /** Spends a live token of `purpose` whose binding holds; `false` if another spend came first. */
+  spendToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<boolean>;
   /**
    * Spends a live `password_reset` token and, in the same transaction, sets the new password hash,
    * kills every other outstanding token of the user and revokes every session of the user (into
@@ -51,13 +60,19 @@ export interface RecoveryStore {
   markEmailVerified(userId: string, now: number): Promise<UserRecord | null>;
 }
 
-export type OneTimePurpose = 'password_reset' | 'email_verify' | 'email_change' | 'email_login';
+export type OneTimePurpose = 'password_reset' | 'email_verify' | 'email_change' | 'email_login' | 'mfa_login';
 
 /** Purposes of which a user has at most one live token: a new one kills the earlier ones. */
 export const SUPERSEDING: ReadonlySet<OneTimePurpose> = new Set(['email_change', 'email_login']);
 
 /** Wrong codes a sign-in code survives; the next try finds it dead (issue 13: "five wrong codes"). */
 export const MAX_CODE_ATTEMPTS = 5;
+
+/** A counted try of a token: whose it is, what it carries. */
+export interface TokenTry {
+  user: UserRecord;
+  payload: string | null;
+}
 
 export type EmailChangeOutcome =
   { kind: 'changed'; user: UserRecord; previousEmail: string } | { kind: 'taken' } | { kind: 'invalid' };

@@ -17,6 +17,7 @@ import {
   type PasswordReset,
   type PasswordResetOutcome,
   type RecoveryStore,
+  type TokenTry,
 } from './recovery-store.ts';
 
 /** Account recovery in either SQL store, as plans (`sql-plan.ts`). */
@@ -27,8 +28,36 @@ export class SqlRecoveryStore implements RecoveryStore {
     this.#sql = sql;
   }
 
-  issueToken(token: OneTimeTokenRecord, mail: OutboxMessage, ...mails: OutboxMessage[]): Promise<void> {
-    return this.#sql.runPlan(() => issuePlan(token, [mail, ...mails]));
+  issueToken(token: OneTimeTokenRecord, ...mails: OutboxMessage[]): Promise<void> {
+    return this.#sql.runPlan(() => issuePlan(token, mails));
+  }
+
+  tryToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<TokenTry | null> {
+    return this.#sql.runPlan(function* () {
+      const [found] = yield {
+        sql: 'SELECT user_id FROM one_time_tokens WHERE hash = $1 AND purpose = $2',
+        params: [tokenHash, purpose],
+      };
+      if (found === undefined) return null;
+      const row = yield* lockUser('id', text(found['user_id']));
+      // Counted before any code is compared, and dead at the last allowed try (as sign-in codes).
+      const [tried] = yield {
+        sql: `UPDATE one_time_tokens
+              SET attempts = attempts + 1, consumed_at = CASE WHEN attempts + 1 >= $4 THEN $3 ELSE consumed_at END
+              WHERE hash = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
+              RETURNING binding, payload, attempts`,
+        params: [tokenHash, purpose, now, MAX_CODE_ATTEMPTS + 1],
+      };
+      if (tried === undefined) return null;
+      const user = liveUser(row, purpose, tried['binding']);
+      return user && { user, payload: textOrNull(tried['payload']) };
+    });
+  }
+
+  spendToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<boolean> {
+    return this.#sql.runPlan(function* () {
+      return (yield* spend(tokenHash, purpose, now)) !== null;
+    });
   }
 
   changeEmail(tokenHash: string, now: number): Promise<EmailChangeOutcome> {

@@ -93,7 +93,9 @@ export class RedisSessionStore implements Store {
     this.outbox = sql.outbox;
     this.mfa = sql.mfa;
     this.recovery = {
-      issueToken: (token, mail, ...mails) => sql.recovery.issueToken(token, mail, ...mails),
+      issueToken: (token, ...mails) => sql.recovery.issueToken(token, ...mails),
+      tryToken: (tokenHash, purpose, now) => sql.recovery.tryToken(tokenHash, purpose, now),
+      spendToken: (tokenHash, purpose, now) => sql.recovery.spendToken(tokenHash, purpose, now),
       verifyEmail: (tokenHash, now) => sql.recovery.verifyEmail(tokenHash, now),
       markEmailVerified: (userId, now) => sql.recovery.markEmailVerified(userId, now),
       changeEmail: (tokenHash, now) => sql.recovery.changeEmail(tokenHash, now),

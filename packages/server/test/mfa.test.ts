@@ -1,0 +1,264 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertErrorReply, assertRefused } from './helpers/assertions.ts';
+import { backends, withMailbox } from './helpers/backends.ts';
+import { createTestSchema, testPostgresUrl } from './helpers/postgres.ts';
+import { startInstance } from './helpers/instance.ts';
+import { FakeClock } from './helpers/clock.ts';
+import { linkTokenOf, settled, type Received } from './helpers/mailbox.ts';
+import { call, PASSWORD, signupAndLogin, type LoggedIn, type Reply } from './helpers/test-server.ts';
+import { totpCode } from '../src/mfa/totp.ts';
+import { SecretBox } from '../src/secrets/secret-box.ts';
+
+/** The 6-digit code of a sign-in mail (an indented line of its own). */
+const mailedCodeOf = (message: Received): string => /^ {4}(\d{6})$/m.exec(message.text)![1]!;
+
+for (const backend of backends()) {
+  describe(`second factor: TOTP and recovery codes (${backend.name})`, () => {
+    // PostgreSQL has no default sealing key: the deployment sets one (SQLite's key file is tested below).
+    const ctx = withMailbox(backend, {
+      TESSERA_EMAIL_VERIFICATION: 'off',
+      TESSERA_SECRET_KEY: SecretBox.generateKey(),
+    });
+
+    /** The next 30-second step: a code of the current one may have been used already. */
+    const nextStep = (): void => ctx.clock.advanceSeconds(30);
+    const code = (secret: string): string => totpCode(secret, ctx.clock.now());
+
+    /** A signed-in user with an active TOTP factor: its secret and its recovery codes. */
+    async function enrolled(): Promise<{ session: LoggedIn; secret: string; recoveryCodes: string[] }> {
+      const session = await signupAndLogin(ctx.server);
+      const started = await call(ctx.server, 'POST', '/auth/mfa/totp', { token: session.accessToken });
+      assert.equal(started.status, 200, started.text);
+      const secret = String(started.body['secret']);
+      const confirmed = await call(ctx.server, 'POST', '/auth/mfa/totp/confirm', {
+        token: session.accessToken,
+        body: { code: code(secret) },
+      });
+      assert.equal(confirmed.status, 200, confirmed.text);
+      return { session, secret, recoveryCodes: confirmed.body['recoveryCodes'] as string[] };
+    }
+
+    async function passwordLogin(email: string): Promise<Reply> {
+      return call(ctx.server, 'POST', '/auth/login', { body: { email, password: PASSWORD } });
+    }
+
+    /** The mfaToken of a `403 mfa_required`, after checking that answer carries nothing else. */
+    function mfaTokenOf(reply: Reply): string {
+      assert.equal(reply.status, 403, reply.text);
+      assert.deepEqual(Object.keys(reply.body).sort(), ['error', 'message', 'methods', 'mfaToken']);
+      assert.equal(reply.body['error'], 'mfa_required');
+      assert.deepEqual(reply.body['methods'], ['totp', 'recovery_code']);
+      assert.doesNotMatch(reply.text, /accessToken|refreshToken/);
+      return String(reply.body['mfaToken']);
+    }
+
+    const verify = (mfaToken: string, submitted: string): Promise<Reply> =>
+      call(ctx.server, 'POST', '/auth/mfa/verify', { body: { mfaToken, code: submitted } });
+
+    test('enrolment: pending until the first code, then ten recovery codes shown once', async () => {
+      const session = await signupAndLogin(ctx.server);
+      const token = session.accessToken;
+      assert.deepEqual((await call(ctx.server, 'GET', '/auth/mfa', { token })).body, {
+        totp: 'none',
+        recoveryCodesLeft: 0,
+      });
+      const started = await call(ctx.server, 'POST', '/auth/mfa/totp', { token });
+      assert.equal(started.status, 200, started.text);
+      const secret = String(started.body['secret']);
+      assert.match(secret, /^[A-Z2-7]{32}$/);
+      assert.match(String(started.body['otpauthUri']), /^otpauth:\/\/totp\/.*secret=[A-Z2-7]{32}/);
+      assert.match(String(started.body['qrCode']), /^data:image\/svg\+xml;base64,/);
+      const svg = Buffer.from(String(started.body['qrCode']).split(',')[1]!, 'base64').toString();
+      assert.match(svg, /^<svg /);
+      assert.equal((await call(ctx.server, 'GET', '/auth/mfa', { token })).body['totp'], 'pending');
+      // A pending factor asks nothing at login.
+      assert.equal((await passwordLogin(session.email)).status, 200);
+
+      const wrong = String((Number(code(secret)) + 1) % 1_000_000).padStart(6, '0');
+      assertRefused(
+        await call(ctx.server, 'POST', '/auth/mfa/totp/confirm', { token, body: { code: wrong } }),
+        401,
+        'invalid_code',
+      );
+      const confirmed = await call(ctx.server, 'POST', '/auth/mfa/totp/confirm', {
+        token,
+        body: { code: code(secret) },
+      });
+      assert.equal(confirmed.status, 200, confirmed.text);
+      const recoveryCodes = confirmed.body['recoveryCodes'] as string[];
+      assert.equal(recoveryCodes.length, 10);
+      for (const recovery of recoveryCodes) assert.match(recovery, /^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/);
+      assert.deepEqual((await call(ctx.server, 'GET', '/auth/mfa', { token })).body, {
+        totp: 'active',
+        recoveryCodesLeft: 10,
+      });
+      assertRefused(await call(ctx.server, 'POST', '/auth/mfa/totp', { token }), 400, 'invalid_request');
+    });
+
+    test('password login stops at the second step; a TOTP code finishes it, and works once', async () => {
+      const { session, secret } = await enrolled();
+      const mfaToken = mfaTokenOf(await passwordLogin(session.email));
+      nextStep();
+      const current = code(secret);
+      const done = await verify(mfaToken, current);
+      assert.equal(done.status, 200, done.text);
+      const accessToken = String(done.body['accessToken']);
+      assert.equal((await call(ctx.server, 'GET', '/auth/me', { token: accessToken })).status, 200);
+      assertRefused(await verify(mfaToken, current), 401, 'invalid_grant', 'the mfaToken is spent');
+
+      // The same code with a fresh mfaToken: refused, a code is accepted once (replay).
+      const again = mfaTokenOf(await passwordLogin(session.email));
+      assertRefused(await verify(again, current), 401, 'invalid_code');
+      nextStep();
+      assert.equal((await verify(again, code(secret))).status, 200, 'the next code works');
+    });
+
+    test('five wrong codes kill the mfaToken; a right one after that is refused', async () => {
+      const { session, secret } = await enrolled();
+      const mfaToken = mfaTokenOf(await passwordLogin(session.email));
+      nextStep();
+      const right = code(secret);
+      const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0');
+      for (let i = 0; i < 5; i += 1) assertRefused(await verify(mfaToken, wrong), 401, 'invalid_code');
+      assertRefused(await verify(mfaToken, right), 401, 'invalid_grant');
+    });
+
+    test('a recovery code works once, in any case and spacing; a new set kills the old one', async () => {
+      const { session, secret, recoveryCodes } = await enrolled();
+      const [first, second] = recoveryCodes;
+      const done = await verify(mfaTokenOf(await passwordLogin(session.email)), first!.toLowerCase());
+      assert.equal(done.status, 200, done.text);
+      assertRefused(
+        await verify(mfaTokenOf(await passwordLogin(session.email)), first!),
+        401,
+        'invalid_code',
+      );
+      assert.equal(
+        (await call(ctx.server, 'GET', '/auth/mfa', { token: session.accessToken })).body[
+          'recoveryCodesLeft'
+        ],
+        9,
+      );
+      nextStep();
+      const renewed = await call(ctx.server, 'POST', '/auth/mfa/recovery-codes', {
+        token: session.accessToken,
+        body: { code: code(secret) },
+      });
+      assert.equal(renewed.status, 200, renewed.text);
+      assertRefused(
+        await verify(mfaTokenOf(await passwordLogin(session.email)), second!),
+        401,
+        'invalid_code',
+      );
+      const fresh = (renewed.body['recoveryCodes'] as string[])[0]!;
+      assert.equal((await verify(mfaTokenOf(await passwordLogin(session.email)), fresh)).status, 200);
+    });
+
+    test('sign-in by emailed code stops at the second step too', async () => {
+      const { session, secret } = await enrolled();
+      const before = ctx.mailbox.to(session.email).length;
+      assert.equal(
+        (await call(ctx.server, 'POST', '/auth/login/email', { body: { email: session.email } })).status,
+        202,
+      );
+      await settled([ctx.server]);
+      const [mail] = (await ctx.mailbox.waitFor(session.email, before + 1)).slice(-1);
+      const byCode = await call(ctx.server, 'POST', '/auth/login/email/verify', {
+        body: { email: session.email, code: mailedCodeOf(mail!) },
+      });
+      const mfaToken = mfaTokenOf(byCode);
+      nextStep();
+      assert.equal((await verify(mfaToken, code(secret))).status, 200);
+
+      // The link in the same kind of mail: the same stop.
+      assert.equal(
+        (await call(ctx.server, 'POST', '/auth/login/email', { body: { email: session.email } })).status,
+        202,
+      );
+      await settled([ctx.server]);
+      const [link] = (await ctx.mailbox.waitFor(session.email, before + 2)).slice(-1);
+      mfaTokenOf(
+        await call(ctx.server, 'POST', '/auth/login/email/verify', {
+          body: { token: linkTokenOf(link!, 'sign-in') },
+        }),
+      );
+    });
+
+    test('removing the factor needs a code or the password; then login asks nothing more', async () => {
+      const { session, secret } = await enrolled();
+      const token = session.accessToken;
+      assertRefused(
+        await call(ctx.server, 'DELETE', '/auth/mfa/totp', { token, body: { password: 'not the password' } }),
+        401,
+        'invalid_credentials',
+      );
+      assertRefused(
+        await call(ctx.server, 'DELETE', '/auth/mfa/totp', { token, body: { code: code(secret) } }),
+        401,
+        'invalid_code',
+        'the confirming code was used already',
+      );
+      nextStep();
+      const removed = await call(ctx.server, 'DELETE', '/auth/mfa/totp', {
+        token,
+        body: { code: code(secret) },
+      });
+      assert.equal(removed.status, 204, removed.text);
+      assert.equal((await passwordLogin(session.email)).status, 200);
+      assertRefused(
+        await call(ctx.server, 'DELETE', '/auth/mfa/totp', { token, body: { password: PASSWORD } }),
+        400,
+        'invalid_request',
+      );
+    });
+
+    test('malformed second steps are 4xx with a stable code, never 500', async () => {
+      for (const body of [
+        {},
+        { mfaToken: 'x' },
+        { mfaToken: 'x'.repeat(43), code: '123456' },
+        { mfaToken: 'x', code: '12' },
+        { mfaToken: 'x', code: '123456', extra: 1 },
+      ]) {
+        const reply = await call(ctx.server, 'POST', '/auth/mfa/verify', { body });
+        assert.ok(reply.status >= 400 && reply.status < 500, `${JSON.stringify(body)}: ${reply.text}`);
+      }
+      assertRefused(await verify('A'.repeat(43), '123456'), 401, 'invalid_grant');
+    });
+  });
+}
+
+test('the embedded default seals with a key file it makes; PostgreSQL without a key refuses to enrol', async () => {
+  const clock = new FakeClock();
+  const [sqlite] = backends();
+  const embedded = await sqlite!.start({}, clock);
+  try {
+    const session = await signupAndLogin(embedded);
+    assert.equal(
+      (await call(embedded, 'POST', '/auth/mfa/totp', { token: session.accessToken })).status,
+      200,
+    );
+  } finally {
+    await embedded.close();
+  }
+  const postgresUrl = testPostgresUrl();
+  if (postgresUrl === undefined) return;
+  const schema = await createTestSchema(postgresUrl);
+  const server = await startInstance({ TESSERA_DATABASE_URL: schema.url }, clock);
+  try {
+    const session = await signupAndLogin(server);
+    assertErrorReply(
+      await call(server, 'POST', '/auth/mfa/totp', { token: session.accessToken }),
+      503,
+      'mfa_unavailable',
+    );
+    assert.deepEqual((await call(server, 'GET', '/auth/mfa', { token: session.accessToken })).body, {
+      totp: 'none',
+      recoveryCodesLeft: 0,
+    });
+  } finally {
+    await server.close();
+    await schema.drop();
+  }
+});
