@@ -293,12 +293,18 @@ async function createServices(
       { file: secrets.file },
       'generated the key that seals two-factor secrets; back it up with the database (losing it loses every enrolled factor)',
     );
+  if (secrets.exposed)
+    log.warn(
+      { file: secrets.file },
+      'the key file that seals two-factor secrets is readable by others: chmod 600 it',
+    );
   if (secrets.box === null) log.info('TESSERA_SECRET_KEY is not set: two-factor enrolment is off');
   const mfa = new Mfa({
     store,
     box: secrets.box,
     hasher,
     limits: rateLimits,
+    sessions,
     issuer: new URL(config.issuer).host,
   });
   const secondStep = new SecondStep({ store, sessions, mfa, limits: rateLimits, metrics });

@@ -6,7 +6,7 @@ import { createTestSchema, testPostgresUrl } from './helpers/postgres.ts';
 import { startInstance } from './helpers/instance.ts';
 import { FakeClock } from './helpers/clock.ts';
 import { linkTokenOf, settled, type Received } from './helpers/mailbox.ts';
-import { call, PASSWORD, signupAndLogin, type LoggedIn, type Reply } from './helpers/test-server.ts';
+import { call, login, PASSWORD, signupAndLogin, type LoggedIn, type Reply } from './helpers/test-server.ts';
 import { totpCode } from '../src/mfa/totp.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 
@@ -28,7 +28,10 @@ for (const backend of backends()) {
     /** A signed-in user with an active TOTP factor: its secret and its recovery codes. */
     async function enrolled(): Promise<{ session: LoggedIn; secret: string; recoveryCodes: string[] }> {
       const session = await signupAndLogin(ctx.server);
-      const started = await call(ctx.server, 'POST', '/auth/mfa/totp', { token: session.accessToken });
+      const started = await call(ctx.server, 'POST', '/auth/mfa/totp', {
+        token: session.accessToken,
+        body: { password: PASSWORD },
+      });
       assert.equal(started.status, 200, started.text);
       const secret = String(started.body['secret']);
       const confirmed = await call(ctx.server, 'POST', '/auth/mfa/totp/confirm', {
@@ -56,14 +59,29 @@ for (const backend of backends()) {
     const verify = (mfaToken: string, submitted: string): Promise<Reply> =>
       call(ctx.server, 'POST', '/auth/mfa/verify', { body: { mfaToken, code: submitted } });
 
-    test('enrolment: pending until the first code, then ten recovery codes shown once', async () => {
+    test('enrolment: the password, then pending until the first code; ten recovery codes, once; other sessions end', async () => {
       const session = await signupAndLogin(ctx.server);
+      const other = await login(ctx.server, session.email);
       const token = session.accessToken;
       assert.deepEqual((await call(ctx.server, 'GET', '/auth/mfa', { token })).body, {
         totp: 'none',
         recoveryCodesLeft: 0,
       });
-      const started = await call(ctx.server, 'POST', '/auth/mfa/totp', { token });
+      // A stolen access token alone cannot put the thief's app on the account.
+      assertRefused(
+        await call(ctx.server, 'POST', '/auth/mfa/totp', { token, body: { password: 'not the password' } }),
+        401,
+        'invalid_credentials',
+      );
+      assertRefused(
+        await call(ctx.server, 'POST', '/auth/mfa/totp', { token, body: {} }),
+        400,
+        'invalid_request',
+      );
+      const started = await call(ctx.server, 'POST', '/auth/mfa/totp', {
+        token,
+        body: { password: PASSWORD },
+      });
       assert.equal(started.status, 200, started.text);
       const secret = String(started.body['secret']);
       assert.match(secret, /^[A-Z2-7]{32}$/);
@@ -93,7 +111,21 @@ for (const backend of backends()) {
         totp: 'active',
         recoveryCodesLeft: 10,
       });
-      assertRefused(await call(ctx.server, 'POST', '/auth/mfa/totp', { token }), 400, 'invalid_request');
+      // The session that enrolled goes on; one begun without the factor (a thief's?) ends.
+      assertRefused(
+        await call(ctx.server, 'POST', '/auth/refresh', { body: { refreshToken: other.refreshToken } }),
+        401,
+        'invalid_grant',
+      );
+      const refreshed = await call(ctx.server, 'POST', '/auth/refresh', {
+        body: { refreshToken: session.refreshToken },
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assertRefused(
+        await call(ctx.server, 'POST', '/auth/mfa/totp', { token, body: { password: PASSWORD } }),
+        400,
+        'invalid_request',
+      );
     });
 
     test('password login stops at the second step; a TOTP code finishes it, and works once', async () => {
@@ -122,6 +154,14 @@ for (const backend of backends()) {
       const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0');
       for (let i = 0; i < 5; i += 1) assertRefused(await verify(mfaToken, wrong), 401, 'invalid_code');
       assertRefused(await verify(mfaToken, right), 401, 'invalid_grant');
+      // The sixth try was not looked at: the right code it carried is still unused.
+      assert.equal((await verify(mfaTokenOf(await passwordLogin(session.email)), right)).status, 200);
+
+      // Four wrong codes and then the right one: the fifth try still counts.
+      const fifth = mfaTokenOf(await passwordLogin(session.email));
+      nextStep();
+      for (let i = 0; i < 4; i += 1) assertRefused(await verify(fifth, wrong), 401, 'invalid_code');
+      assert.equal((await verify(fifth, code(secret))).status, 200);
     });
 
     test('a recovery code works once, in any case and spacing; a new set kills the old one', async () => {
@@ -236,7 +276,12 @@ test('the embedded default seals with a key file it makes; PostgreSQL without a 
   try {
     const session = await signupAndLogin(embedded);
     assert.equal(
-      (await call(embedded, 'POST', '/auth/mfa/totp', { token: session.accessToken })).status,
+      (
+        await call(embedded, 'POST', '/auth/mfa/totp', {
+          token: session.accessToken,
+          body: { password: PASSWORD },
+        })
+      ).status,
       200,
     );
   } finally {
@@ -249,7 +294,10 @@ test('the embedded default seals with a key file it makes; PostgreSQL without a 
   try {
     const session = await signupAndLogin(server);
     assertErrorReply(
-      await call(server, 'POST', '/auth/mfa/totp', { token: session.accessToken }),
+      await call(server, 'POST', '/auth/mfa/totp', {
+        token: session.accessToken,
+        body: { password: PASSWORD },
+      }),
       503,
       'mfa_unavailable',
     );

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/index.ts';
@@ -61,10 +61,13 @@ test('the embedded default keeps a key file beside the database, mode 0600, made
     assert.equal(first.created, true);
     assert.equal(first.file, join(dir, 'secret.key'));
     assert.equal(statSync(first.file).mode & 0o777, 0o600);
+    assert.equal(first.exposed, false);
     assert.match(readFileSync(first.file, 'utf8'), /^[\w-]{43}\n$/);
     const sealed = first.box!.seal('secret', 'ctx');
+    chmodSync(first.file, 0o644);
     const second = loadSecretKeys([], url);
     assert.equal(second.created, false);
+    assert.equal(second.exposed, true, 'a key file others can read is reported');
     assert.equal(second.box!.open(sealed, 'ctx'), 'secret', 'the same key on the next start');
 
     const fromEnv = loadSecretKeys([key()], url);

@@ -10,7 +10,7 @@ import type { PasswordHasher } from '../passwords/password-hasher.ts';
 import { assertPasswordSize } from '../passwords/password-policy.ts';
 import { SealedValueError, type SecretBox } from '../secrets/secret-box.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
-import type { ClientInfo } from '../sessions/sessions.ts';
+import type { ClientInfo, Sessions } from '../sessions/sessions.ts';
 import type { Store, UserRecord } from '../stores/store.ts';
 import { looksLikeRecoveryCode, newRecoveryCodes, recoveryCodeHash } from './recovery-codes.ts';
 import { matchTotp, newTotpSecret, totpUri } from './totp.ts';
@@ -43,12 +43,14 @@ export class Mfa {
   readonly #hasher: PasswordHasher;
   readonly #limits: RateLimits;
   readonly #issuer: string;
+  readonly #sessions: Sessions;
 
   constructor(parts: {
     store: Store;
     box: SecretBox | null;
     hasher: PasswordHasher;
     limits: RateLimits;
+    sessions: Sessions;
     /** The name an authenticator app shows for the account (the issuer's host). */
     issuer: string;
   }) {
@@ -57,6 +59,7 @@ export class Mfa {
     this.#hasher = parts.hasher;
     this.#limits = parts.limits;
     this.#issuer = parts.issuer;
+    this.#sessions = parts.sessions;
   }
 
   async status(userId: string): Promise<MfaStatus> {
@@ -72,9 +75,19 @@ export class Mfa {
     return (await this.#store.mfa.getFactors(userId)).totp?.confirmedAt != null;
   }
 
-  /** `POST /auth/mfa/totp`: a new pending factor (replacing a pending one), not active until confirmed. */
-  async startTotp(user: UserRecord, client: ClientInfo, now: number): Promise<TotpEnrolment> {
+  /**
+   * `POST /auth/mfa/totp`: a new pending factor (replacing a pending one), not active until
+   * confirmed. Needs the password: a stolen access token alone must not put the thief's app on
+   * the account (and the recovery codes in the thief's hands).
+   */
+  async startTotp(
+    user: UserRecord,
+    password: string,
+    client: ClientInfo,
+    now: number,
+  ): Promise<TotpEnrolment> {
     const box = this.#requireBox();
+    await this.#verifyPassword(user, password, now);
     const secret = newTotpSecret();
     if (!(await this.#store.mfa.startTotp(user.id, box.seal(secret, totpContext(user.id)), now)))
       throw new InvalidRequestError('A TOTP factor is already active: remove it first');
@@ -84,8 +97,17 @@ export class Mfa {
     return { secret, otpauthUri, qrCode: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
   }
 
-  /** `POST /auth/mfa/totp/confirm`: the first code activates the factor; the recovery codes, once. */
-  async confirmTotp(user: UserRecord, code: string, client: ClientInfo, now: number): Promise<string[]> {
+  /**
+   * `POST /auth/mfa/totp/confirm`: the first code activates the factor, and every other session of
+   * the account ends (begun without the factor, it may be a thief's); the recovery codes, once.
+   */
+  async confirmTotp(
+    user: UserRecord,
+    sessionId: string,
+    code: string,
+    client: ClientInfo,
+    now: number,
+  ): Promise<string[]> {
     await this.#limits.hitPasswordChange(user.id, now);
     const { totp } = await this.#store.mfa.getFactors(user.id);
     if (totp === null || totp.confirmedAt !== null)
@@ -93,8 +115,11 @@ export class Mfa {
     const step = matchTotp(this.#openSecret(user.id, totp.secretSealed), code, now);
     if (step === null) throw new InvalidCodeError();
     const { codes, hashes } = newRecoveryCodes(user.id);
-    if (!(await this.#store.mfa.confirmTotp(user.id, step, hashes, now))) throw new InvalidCodeError();
+    // Only the secret this code was checked against: an enrolment restarted meanwhile stays pending.
+    if (!(await this.#store.mfa.confirmTotp(user.id, totp.secretSealed, step, hashes, now)))
+      throw new InvalidCodeError();
     await this.#limits.clearPasswordChange(user.id);
+    await this.#sessions.revokeOthers(user.id, sessionId, 'mfa_enabled', now);
     await this.#audit('mfa_enabled', user.id, client, now);
     return codes;
   }
@@ -106,15 +131,13 @@ export class Mfa {
     client: ClientInfo,
     now: number,
   ): Promise<void> {
-    await this.#limits.hitPasswordChange(user.id, now);
     if ('password' in proof) {
-      assertPasswordSize(proof.password);
-      if (!(await this.#hasher.verify(user.passwordHash, proof.password)))
-        throw new InvalidCredentialsError();
-    } else if ((await this.check(user.id, proof.code, now)) === null) {
-      throw new InvalidCodeError();
+      await this.#verifyPassword(user, proof.password, now);
+    } else {
+      await this.#limits.hitPasswordChange(user.id, now);
+      if ((await this.check(user.id, proof.code, now)) === null) throw new InvalidCodeError();
+      await this.#limits.clearPasswordChange(user.id);
     }
-    await this.#limits.clearPasswordChange(user.id);
     if (!(await this.#store.mfa.removeFactors(user.id)))
       throw new InvalidRequestError('There is no TOTP factor to remove');
     await this.#audit('mfa_disabled', user.id, client, now);
@@ -149,6 +172,14 @@ export class Mfa {
     const step = matchTotp(this.#openSecret(userId, totp.secretSealed), trimmed, now);
     if (step === null) return null;
     return (await this.#store.mfa.useTotpStep(userId, step, now)) ? { kind: 'totp', step } : null;
+  }
+
+  /** The password, counted by the password-change limit (a stolen session cannot guess it freely). */
+  async #verifyPassword(user: UserRecord, password: string, now: number): Promise<void> {
+    assertPasswordSize(password);
+    await this.#limits.hitPasswordChange(user.id, now);
+    if (!(await this.#hasher.verify(user.passwordHash, password))) throw new InvalidCredentialsError();
+    await this.#limits.clearPasswordChange(user.id);
   }
 
   #requireBox(): SecretBox {

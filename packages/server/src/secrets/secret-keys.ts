@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SecretBox } from './secret-box.ts';
 
@@ -12,6 +12,8 @@ export interface SecretKeys {
   file?: string;
   /** The key file was created by this start (the operator should hear of it once). */
   created?: boolean;
+  /** The key file can be read by others than its owner (the operator should hear of it). */
+  exposed?: boolean;
 }
 
 /**
@@ -29,7 +31,8 @@ export function loadSecretKeys(keys: ReadonlyArray<Buffer>, databaseUrl: string)
   if (!databaseUrl.startsWith('sqlite:')) return { box: null, origin: 'none' };
   const file = join(dirname(databaseUrl.slice('sqlite:'.length)), 'secret.key');
   const { key, created } = readOrCreateKey(file);
-  return { box: new SecretBox([key]), origin: 'file', file, created };
+  const exposed = (statSync(file).mode & 0o077) !== 0;
+  return { box: new SecretBox([key]), origin: 'file', file, created, exposed };
 }
 
 function readOrCreateKey(file: string): { key: Buffer; created: boolean } {
@@ -40,8 +43,16 @@ function readOrCreateKey(file: string): { key: Buffer; created: boolean } {
   try {
     linkSync(draft, file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return { key: parseKeyFile(file), created: false };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return { key: parseKeyFile(file), created: false };
+    // A file system without hard links (some network or overlay volumes): exclusive create.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
+    try {
+      writeFileSync(file, readFileSync(draft), { mode: 0o600, flag: 'wx' });
+    } catch (fallback) {
+      if ((fallback as NodeJS.ErrnoException).code !== 'EEXIST') throw fallback;
+      return { key: parseKeyFile(file), created: false };
+    }
   } finally {
     unlinkSync(draft);
   }

@@ -283,6 +283,26 @@ export class Sessions {
   }
 
   /**
+   * Revokes every live session of a user but `keep` (a second factor was turned on from `keep`:
+   * sessions that began without it, a thief's among them, end). One by one: a login that passed
+   * the factor check before the factor was active and commits during this loop can survive it.
+   */
+  async revokeOthers(
+    userId: string,
+    keep: string,
+    reason: RevokeReason,
+    now: number,
+  ): Promise<RevokedSession[]> {
+    const revoked: RevokedSession[] = [];
+    for (const session of await this.#store.listActiveSessions(userId, now)) {
+      if (session.id === keep) continue;
+      const entry = await this.#store.revokeSession(session.id, reason, now);
+      if (entry) revoked.push(entry);
+    }
+    return this.noteRevoked(revoked, reason);
+  }
+
+  /**
    * Records revocations committed to the store — here, or by another component (a password
    * change) — in the in-memory list and the metrics.
    */

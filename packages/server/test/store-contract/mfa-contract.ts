@@ -27,8 +27,13 @@ export function mfaContract(store: () => Store): void {
         recoveryCodesLeft: 0,
       });
       assert.equal(await mfa.useTotpStep(user.id, 100, T0), false, 'a pending factor cannot be used');
-      assert.equal(await mfa.confirmTotp(user.id, 100, codes(10), T0 + MINUTE), true);
-      assert.equal(await mfa.confirmTotp(user.id, 101, codes(10), T0 + MINUTE), false, 'once');
+      assert.equal(
+        await mfa.confirmTotp(user.id, 'sealed-1', 100, codes(10), T0 + MINUTE),
+        false,
+        'only the secret the code was checked against',
+      );
+      assert.equal(await mfa.confirmTotp(user.id, 'sealed-2', 100, codes(10), T0 + MINUTE), true);
+      assert.equal(await mfa.confirmTotp(user.id, 'sealed-2', 101, codes(10), T0 + MINUTE), false, 'once');
       assert.deepEqual(await mfa.getFactors(user.id), {
         totp: { secretSealed: 'sealed-2', createdAt: T0 + 1, confirmedAt: T0 + MINUTE, lastStep: 100 },
         recoveryCodesLeft: 10,
@@ -45,7 +50,7 @@ export function mfaContract(store: () => Store): void {
       const { user } = await seedSession(store());
       const mfa = store().mfa;
       await mfa.startTotp(user.id, 'sealed', T0);
-      await mfa.confirmTotp(user.id, 100, [], T0);
+      await mfa.confirmTotp(user.id, 'sealed', 100, [], T0);
       assert.equal(await mfa.useTotpStep(user.id, 100, T0), false, 'the confirming code counts as used');
       assert.equal(await mfa.useTotpStep(user.id, 102, T0), true);
       assert.equal(await mfa.useTotpStep(user.id, 101, T0), false, 'an older code after a newer one');
@@ -62,7 +67,7 @@ export function mfaContract(store: () => Store): void {
       const first = codes(3);
       assert.equal(await mfa.replaceRecoveryCodes(user.id, first, T0), false, 'no active factor yet');
       await mfa.startTotp(user.id, 'sealed', T0);
-      await mfa.confirmTotp(user.id, 100, first, T0);
+      await mfa.confirmTotp(user.id, 'sealed', 100, first, T0);
       const spends = await Promise.all(
         Array.from({ length: 10 }, () => mfa.useRecoveryCode(user.id, first[0]!, T0)),
       );

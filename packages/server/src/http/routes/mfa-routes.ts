@@ -18,6 +18,11 @@ const recoveryCodesResponse = {
   additionalProperties: false,
 } as const;
 
+/** A body of one field, `code`. */
+function codeBody(code: object): object {
+  return { type: 'object', properties: { code }, required: ['code'], additionalProperties: false };
+}
+
 /** Second factors (issue 14): TOTP enrolment and removal, recovery codes, the second step. */
 export function mfaRoutes(app: FastifyInstance, services: Services): void {
   const { mfa, secondStep, rateLimits } = services;
@@ -48,7 +53,7 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
     },
   );
 
-  app.post(
+  app.post<{ Body: { password: string } }>(
     '/auth/mfa/totp',
     {
       schema: {
@@ -57,9 +62,16 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
         description:
           'A new secret for an authenticator app, as text, as an `otpauth://` URI and as a QR code. ' +
           'Not active until `POST /auth/mfa/totp/confirm` with a code from the app; asking again ' +
-          'replaces a pending secret. Errors: `invalid_request` (a factor is already active), ' +
-          '`mfa_unavailable` (no `TESSERA_SECRET_KEY`), `invalid_token`.',
+          'replaces a pending secret. Needs the password: an access token alone must not enrol. ' +
+          'Errors: `invalid_credentials`, `invalid_request` (a factor is already active), ' +
+          '`mfa_unavailable` (no `TESSERA_SECRET_KEY`), `rate_limited`, `invalid_token`.',
         security: bearerAuth,
+        body: {
+          type: 'object',
+          properties: { password: passwordSchema },
+          required: ['password'],
+          additionalProperties: false,
+        },
         response: withErrors({
           200: {
             type: 'object',
@@ -79,7 +91,7 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
       const now = services.now();
       await rateLimits.hitAddress(request.ip, now);
       const user = await services.accounts.profile(claims.sub);
-      return mfa.startTotp(user, clientInfo(request), now);
+      return mfa.startTotp(user, request.body.password, clientInfo(request), now);
     },
   );
 
@@ -90,16 +102,11 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
         tags: ['mfa'],
         summary: 'Activate the TOTP app with its first code',
         description:
-          'From now on every sign-in of the account needs a second step. Returns ten recovery ' +
-          'codes, shown this once. Errors: `invalid_code`, `invalid_request` (nothing pending), ' +
+          'From now on every sign-in of the account needs a second step, and every other session ' +
+          'of the account ends. Returns ten recovery codes, shown this once. Errors: `invalid_code`, `invalid_request` (nothing pending), ' +
           '`rate_limited`, `invalid_token`.',
         security: bearerAuth,
-        body: {
-          type: 'object',
-          properties: { code: { type: 'string', pattern: '^[0-9]{6}$' } },
-          required: ['code'],
-          additionalProperties: false,
-        },
+        body: codeBody({ type: 'string', pattern: '^[0-9]{6}$' }),
         response: withErrors({ 200: recoveryCodesResponse }),
       },
     },
@@ -108,6 +115,7 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
       const user = await services.accounts.profile(claims.sub);
       const recoveryCodes = await mfa.confirmTotp(
         user,
+        claims.sid,
         request.body.code,
         clientInfo(request),
         services.now(),
@@ -163,12 +171,7 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
           'For a current code (or a recovery code); the old set stops working. Errors: `invalid_code`, ' +
           '`rate_limited`, `invalid_token`.',
         security: bearerAuth,
-        body: {
-          type: 'object',
-          properties: { code: codeSchema },
-          required: ['code'],
-          additionalProperties: false,
-        },
+        body: codeBody(codeSchema),
         response: withErrors({ 200: recoveryCodesResponse }),
       },
     },

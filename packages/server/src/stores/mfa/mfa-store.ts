@@ -9,10 +9,12 @@ export interface MfaStore {
   startTotp(userId: string, secretSealed: string, now: number): Promise<boolean>;
   /**
    * Activates the pending factor with the step of its first code, which counts as used, and
-   * stores the recovery codes, in one transaction. `false` when there is no pending factor.
+   * stores the recovery codes, in one transaction: only while the pending secret is still
+   * `secretSealed`, the one the code was checked against. `false` otherwise.
    */
   confirmTotp(
     userId: string,
+    secretSealed: string,
     step: number,
     recoveryCodeHashes: readonly string[],
     now: number,

@@ -24,12 +24,18 @@ export class SqlMfaStore implements MfaStore {
     return rows.length === 1;
   }
 
-  confirmTotp(userId: string, step: number, hashes: readonly string[], now: number): Promise<boolean> {
+  confirmTotp(
+    userId: string,
+    secretSealed: string,
+    step: number,
+    hashes: readonly string[],
+    now: number,
+  ): Promise<boolean> {
     return this.#sql.runPlan(function* () {
       const confirmed = yield {
         sql: `UPDATE mfa_totp SET confirmed_at = $2, last_step = $3
-              WHERE user_id = $1 AND confirmed_at IS NULL RETURNING user_id`,
-        params: [userId, now, step],
+              WHERE user_id = $1 AND confirmed_at IS NULL AND secret_sealed = $4 RETURNING user_id`,
+        params: [userId, now, step, secretSealed],
       };
       if (confirmed.length !== 1) return false;
       yield* replaceCodes(userId, hashes, now);

@@ -40,13 +40,13 @@ export class SqlRecoveryStore implements RecoveryStore {
       };
       if (found === undefined) return null;
       const row = yield* lockUser('id', text(found['user_id']));
-      // Counted before any code is compared, and dead at the last allowed try (as sign-in codes).
+      // Counted before any code is compared: the first MAX_CODE_ATTEMPTS tries are let through
+      // (a right one among them is then spent by `spendToken`); every later one finds nothing.
       const [tried] = yield {
-        sql: `UPDATE one_time_tokens
-              SET attempts = attempts + 1, consumed_at = CASE WHEN attempts + 1 >= $4 THEN $3 ELSE consumed_at END
-              WHERE hash = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
-              RETURNING binding, payload, attempts`,
-        params: [tokenHash, purpose, now, MAX_CODE_ATTEMPTS + 1],
+        sql: `UPDATE one_time_tokens SET attempts = attempts + 1
+              WHERE hash = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3 AND attempts < $4
+              RETURNING binding, payload`,
+        params: [tokenHash, purpose, now, MAX_CODE_ATTEMPTS],
       };
       if (tried === undefined) return null;
       const user = liveUser(row, purpose, tried['binding']);

@@ -67,7 +67,9 @@ export type RevokeReason =
   | 'early_refresh'
   | 'user_disabled'
   | 'role_changed'
-  | 'admin_revoked';
+  | 'admin_revoked'
+  /** A second factor was turned on: sessions begun without it end (issue 14). */
+  | 'mfa_enabled';
 
 export interface RefreshTokenRecord {
   /** SHA-256 of the token, base64url. The token itself is never stored. */
