@@ -2,7 +2,15 @@ import { systemClock, type Clock } from './clock.ts';
 import { createCrossTab, type TabCoordinator } from './cross-tab.ts';
 import { Emitter, type Listener } from './emitter.ts';
 import { errorCodeOf, readJson, responseError, TesseraRequestError } from './errors.ts';
-import { readGrant, type Grant, type SessionInfo, type User } from './grant.ts';
+import {
+  readGrant,
+  type Grant,
+  type MfaStatus,
+  type RecoveryCodes,
+  type SessionInfo,
+  type TotpEnrolment,
+  type User,
+} from './grant.ts';
 import { Refresher, type ClientEvents } from './refresher.ts';
 import { memoryStorage, type TokenSet, type TokenStorage } from './storage.ts';
 
@@ -196,6 +204,43 @@ export class TesseraClient {
     const grant = await this.#grant('/auth/login/email/verify', { email, code });
     await this.#refresher.start(grant.tokens, grant.user);
     return grant.user;
+  }
+
+  /**
+   * The second step of a sign-in whose `login` (or `loginWithEmailCode`) rejected with
+   * `mfa_required`: that error's `mfaToken` and a code from the user's authenticator app (or a
+   * recovery code). Starts the session the first step asked for.
+   */
+  async verifyMfa(input: { mfaToken: string; code: string }): Promise<User> {
+    const { mfaToken, code } = input;
+    const grant = await this.#grant('/auth/mfa/verify', { mfaToken, code });
+    await this.#refresher.start(grant.tokens, grant.user);
+    return grant.user;
+  }
+
+  /** Which second factors the signed-in user has, and how many recovery codes are left. */
+  async mfaStatus(): Promise<MfaStatus> {
+    return (await this.#call('GET', '/auth/mfa')) as MfaStatus;
+  }
+
+  /** Starts enrolling an authenticator app (needs the password); show `qrCode` or `secret`. */
+  async enrolTotp(password: string): Promise<TotpEnrolment> {
+    return (await this.#call('POST', '/auth/mfa/totp', { password })) as TotpEnrolment;
+  }
+
+  /** Activates the app with its first code; the recovery codes, to show the user once. */
+  async confirmTotp(code: string): Promise<string[]> {
+    return ((await this.#call('POST', '/auth/mfa/totp/confirm', { code })) as RecoveryCodes).recoveryCodes;
+  }
+
+  /** Removes the app and the recovery codes, with a current code or the password. */
+  async removeTotp(proof: { code: string } | { password: string }): Promise<void> {
+    await this.#call('DELETE', '/auth/mfa/totp', proof);
+  }
+
+  /** A new set of recovery codes, for a current code; the old set stops working. */
+  async newRecoveryCodes(code: string): Promise<string[]> {
+    return ((await this.#call('POST', '/auth/mfa/recovery-codes', { code })) as RecoveryCodes).recoveryCodes;
   }
 
   /** Logs in and starts the session; `remember: false` gives a session of one access lifetime. */

@@ -10,11 +10,24 @@ import { isErrorCode, TesseraError, type ErrorCode } from '@tessera/protocol';
  */
 export class TesseraRequestError extends TesseraError {
   override readonly status: number;
+  /**
+   * `mfa_required` only: what `client.verifyMfa` takes with a code to finish the sign-in, and
+   * which codes it accepts.
+   */
+  readonly mfaToken: string | undefined;
+  readonly methods: readonly string[] | undefined;
 
-  constructor(code: ErrorCode, status: number, message?: string) {
+  constructor(
+    code: ErrorCode,
+    status: number,
+    message?: string,
+    secondStep?: { mfaToken: string; methods: readonly string[] },
+  ) {
     super(code, message);
     this.name = 'TesseraRequestError';
     this.status = status;
+    this.mfaToken = secondStep?.mfaToken;
+    this.methods = secondStep?.methods;
   }
 }
 
@@ -24,9 +37,18 @@ export const SESSION_OVER = new Set<ErrorCode>(['invalid_grant', 'refresh_token_
 /** The error a failed response stands for; a body that is not Tessera's (a proxy's page) is classed by status. */
 export async function responseError(response: Response): Promise<TesseraRequestError> {
   const body = await readJson(response);
-  const { error, message } = (body ?? {}) as Record<string, unknown>;
+  const { error, message, mfaToken, methods } = (body ?? {}) as Record<string, unknown>;
   const code = isErrorCode(error) ? error : codeForStatus(response.status);
-  return new TesseraRequestError(code, response.status, typeof message === 'string' ? message : undefined);
+  const secondStep =
+    code === 'mfa_required' && typeof mfaToken === 'string'
+      ? { mfaToken, methods: Array.isArray(methods) ? methods.filter((m) => typeof m === 'string') : [] }
+      : undefined;
+  return new TesseraRequestError(
+    code,
+    response.status,
+    typeof message === 'string' ? message : undefined,
+    secondStep,
+  );
 }
 
 /** The `error` code of a Tessera error response, without consuming the caller's body. */

@@ -12,6 +12,24 @@ export interface User {
 }
 
 /** One of the user's sessions (`GET /auth/sessions`). */
+/** `GET /auth/mfa`: the signed-in user's second factors. */
+export interface MfaStatus {
+  totp: 'active' | 'pending' | 'none';
+  recoveryCodesLeft: number;
+}
+
+/** A pending TOTP factor: for an authenticator app, as a QR code (`data:` URL) or typed in. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
+  qrCode: string;
+}
+
+/** A set of recovery codes, shown once. */
+export interface RecoveryCodes {
+  recoveryCodes: string[];
+}
+
 export interface SessionInfo {
   id: string;
   createdAt: string;

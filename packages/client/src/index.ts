@@ -1,6 +1,6 @@
 export { createClient, TesseraClient, type ClientOptions } from './client.ts';
 export type { ClientEvents } from './refresher.ts';
-export type { User, SessionInfo } from './grant.ts';
+export type { MfaStatus, SessionInfo, TotpEnrolment, User } from './grant.ts';
 export {
   memoryStorage,
   sessionStorageAdapter,
