@@ -7,6 +7,7 @@ import { startInstance } from './helpers/instance.ts';
 import { FakeClock } from './helpers/clock.ts';
 import { linkTokenOf, settled, type Received } from './helpers/mailbox.ts';
 import { call, login, PASSWORD, signupAndLogin, type LoggedIn, type Reply } from './helpers/test-server.ts';
+import { CLI_ACTOR } from '../src/index.ts';
 import { totpCode } from '../src/mfa/totp.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 
@@ -251,6 +252,37 @@ for (const backend of backends()) {
         400,
         'invalid_request',
       );
+    });
+
+    test('an admin resets the factors of a user who lost them; only an admin may', async () => {
+      const { session } = await enrolled();
+      mfaTokenOf(await passwordLogin(session.email));
+      const helper = await signupAndLogin(ctx.server);
+      const path = `/admin/users/${session.userId}/mfa/reset`;
+      assertRefused(
+        await call(ctx.server, 'POST', path, { token: helper.accessToken }),
+        403,
+        'insufficient_scope',
+      );
+      await ctx.server.app.tessera.administration.updateUser(
+        helper.userId,
+        { role: 'admin' },
+        CLI_ACTOR,
+        ctx.clock.now(),
+      );
+      const admin = await login(ctx.server, helper.email);
+      const reset = await call(ctx.server, 'POST', path, { token: admin.accessToken });
+      assert.equal(reset.status, 200, reset.text);
+      assert.deepEqual(reset.body, { removed: true });
+      assert.equal((await passwordLogin(session.email)).status, 200, 'the password alone signs in again');
+      assert.deepEqual((await call(ctx.server, 'POST', path, { token: admin.accessToken })).body, {
+        removed: false,
+      });
+      const audit = await call(ctx.server, 'GET', `/admin/audit?subject=${session.userId}`, {
+        token: admin.accessToken,
+      });
+      const actions = (audit.body['items'] as Array<{ action: string }>).map((entry) => entry.action);
+      assert.ok(actions.includes('mfa_reset') && actions.includes('mfa_enabled'), actions.join());
     });
 
     test('malformed second steps are 4xx with a stable code, never 500', async () => {

@@ -35,6 +35,8 @@ export const USERS_USAGE = `Usage: tessera users <action>
   users verify <id|email>     Mark the email address verified (TESSERA_EMAIL_VERIFICATION).
   users send-reset <id|email> Queue a password-reset link to the account's address; a running
         server delivers it (TESSERA_SMTP_URL, or the mail folder), valid TESSERA_RESET_TTL.
+  users reset-mfa <id|email>  Remove the second factors (authenticator app, recovery codes): for a
+        user who lost both. The password alone signs in again.
 
 Every change is recorded in the audit log with the actor "cli".`;
 
@@ -59,6 +61,8 @@ export async function usersCommand(args: string[]): Promise<number> {
       return verify(rest);
     case 'send-reset':
       return sendReset(rest);
+    case 'reset-mfa':
+      return resetMfa(rest);
     default:
       throw new UsageError(`unknown action "${action}"\n${USERS_USAGE}`);
   }
@@ -134,6 +138,18 @@ async function setRole(args: string[]): Promise<number> {
     const user = await administration.findUser(who);
     const updated = await administration.updateUser(user.id, { role }, CLI_ACTOR, Date.now());
     process.stdout.write(`${describe(updated)}\n`);
+    return 0;
+  });
+}
+
+async function resetMfa(args: string[]): Promise<number> {
+  const { positionals } = parseCommand(args, {}, 1, 'usage: tessera users reset-mfa <id|email>');
+  return withAdministration(async (administration) => {
+    const user = await administration.findUser(positionals[0] ?? '');
+    const removed = await administration.resetMfa(user.id, CLI_ACTOR, Date.now());
+    process.stdout.write(
+      removed ? `second factors removed for ${user.email}\n` : `${user.email} has no second factor\n`,
+    );
     return 0;
   });
 }

@@ -107,6 +107,18 @@ export class Administration {
     return revoked;
   }
 
+  /**
+   * Removes a user's second factors (a lost phone and no recovery code left), so the password
+   * alone signs in again; audited. `false` when the user had none. Throws `NotFoundError` for an
+   * unknown user.
+   */
+  async resetMfa(userId: string, by: Actor, now: number): Promise<boolean> {
+    const user = await this.findUser(userId);
+    const removed = await this.#store.mfa.removeFactors(user.id);
+    if (removed) await this.#record({ action: 'mfa_reset', actor: by, subject: user.id }, now);
+    return removed;
+  }
+
   /** Revokes one session; throws `NotFoundError` when it does not exist or is already revoked. */
   async revokeSession(sessionId: string, by: Actor, now: number): Promise<RevokedSession> {
     const revoked = await this.#store.revokeSession(sessionId, 'admin_revoked', now);

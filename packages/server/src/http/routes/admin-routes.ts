@@ -108,6 +108,36 @@ export function adminRoutes(app: FastifyInstance, services: Services): void {
   );
 
   app.post<{ Params: { id: string } }>(
+    '/admin/users/:id/mfa/reset',
+    {
+      schema: {
+        ...admin,
+        summary: "Remove a user's second factors",
+        description: `For a user who lost the authenticator app and the recovery codes: the password alone signs in again, until a factor is enrolled anew. Audited (\`mfa_reset\`). ${errors}, \`not_found\`.`,
+        params: userParams,
+        response: withErrors({
+          200: {
+            description: 'Whether the user had a factor to remove',
+            type: 'object',
+            properties: { removed: { type: 'boolean' } },
+            required: ['removed'],
+            additionalProperties: false,
+          },
+        }),
+      },
+    },
+    async (request) => {
+      const claims = await authenticateAdmin(services, request);
+      const removed = await administration.resetMfa(
+        request.params.id,
+        actorOf(request, claims.sub),
+        services.now(),
+      );
+      return { removed };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
     '/admin/users/:id/revoke-sessions',
     {
       schema: {

@@ -55,6 +55,7 @@ export type AuditAction =
   | 'mfa_enrolment_started'
   | 'mfa_enabled'
   | 'mfa_disabled'
+  | 'mfa_reset'
   | 'mfa_recovery_codes_replaced'
   | 'mfa_failed';
 
