@@ -54,6 +54,8 @@ async function addBacklog(tessera: TesseraProcess, sessions: number): Promise<vo
             revokeReason: null,
             userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench',
             ip: '127.0.0.1',
+            amr: ['pwd'],
+            authTime: long,
           };
           const token = {
             hash: randomBytes(32).toString('base64url'),

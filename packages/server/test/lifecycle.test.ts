@@ -45,7 +45,9 @@ describe('token lifecycle', () => {
     assert.equal(header['typ'], 'at+jwt');
     const claims = decodePayload(token);
     assert.deepEqual(Object.keys(claims).sort(), [
+      'amr',
       'aud',
+      'auth_time',
       'exp',
       'iat',
       'iss',
@@ -60,6 +62,9 @@ describe('token lifecycle', () => {
     assert.equal(claims['iss'], 'http://tessera.test');
     assert.equal(claims['aud'], 'http://tessera.test');
     assert.equal(Number(claims['exp']) - Number(claims['iat']), 900);
+    // RFC 8176: a password login; signed in now (OIDC Core §2).
+    assert.deepEqual(claims['amr'], ['pwd']);
+    assert.equal(claims['auth_time'], claims['iat']);
     assert.ok(Buffer.byteLength(token) < 1024, 'RS256 token under 1 KB');
 
     const me = await call(server, 'GET', '/auth/me', { token });

@@ -6,7 +6,15 @@ import { createTestSchema, testPostgresUrl } from './helpers/postgres.ts';
 import { startInstance } from './helpers/instance.ts';
 import { FakeClock } from './helpers/clock.ts';
 import { linkTokenOf, settled, type Received } from './helpers/mailbox.ts';
-import { call, login, PASSWORD, signupAndLogin, type LoggedIn, type Reply } from './helpers/test-server.ts';
+import {
+  call,
+  decodePayload,
+  login,
+  PASSWORD,
+  signupAndLogin,
+  type LoggedIn,
+  type Reply,
+} from './helpers/test-server.ts';
 import { CLI_ACTOR } from '../src/index.ts';
 import { totpCode } from '../src/mfa/totp.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
@@ -139,6 +147,19 @@ for (const backend of backends()) {
       const accessToken = String(done.body['accessToken']);
       assert.equal((await call(ctx.server, 'GET', '/auth/me', { token: accessToken })).status, 200);
       assertRefused(await verify(mfaToken, current), 401, 'invalid_grant', 'the mfaToken is spent');
+      // RFC 8176: password, one-time code, both. A refreshed token says the same, and the time of
+      // the sign-in, not of the refresh.
+      const signedInAt = Math.floor(ctx.clock.now() / 1000);
+      assert.deepEqual(decodePayload(accessToken)['amr'], ['pwd', 'otp', 'mfa']);
+      assert.equal(decodePayload(accessToken)['auth_time'], signedInAt);
+      ctx.clock.advanceSeconds(600);
+      const refreshed = await call(ctx.server, 'POST', '/auth/refresh', {
+        body: { refreshToken: done.body['refreshToken'] },
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      const later = decodePayload(String(refreshed.body['accessToken']));
+      assert.deepEqual(later['amr'], ['pwd', 'otp', 'mfa']);
+      assert.equal(later['auth_time'], signedInAt);
 
       // The same code with a fresh mfaToken: refused, a code is accepted once (replay).
       const again = mfaTokenOf(await passwordLogin(session.email));
@@ -210,7 +231,9 @@ for (const backend of backends()) {
       });
       const mfaToken = mfaTokenOf(byCode);
       nextStep();
-      assert.equal((await verify(mfaToken, code(secret))).status, 200);
+      const done = await verify(mfaToken, code(secret));
+      assert.equal(done.status, 200, done.text);
+      assert.deepEqual(decodePayload(String(done.body['accessToken']))['amr'], ['otp', 'mfa']);
 
       // The link in the same kind of mail: the same stop.
       assert.equal(

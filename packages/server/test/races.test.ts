@@ -101,6 +101,8 @@ describe('races between credential checks and credential changes', () => {
       revokeReason: null,
       userAgent: null,
       ip: null,
+      amr: ['pwd'],
+      authTime: server.clock.now(),
     };
     assert.equal(await store.createSession(session, null, user), false);
     assert.equal(await store.getSession(session.id), null, 'nothing half-written');

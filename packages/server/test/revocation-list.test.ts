@@ -53,7 +53,16 @@ test("the store's revocation log forgets entries once their tokens have expired"
       };
       assert.ok(
         await store.createSession(
-          { ...session, accessExpiresAt, revokedAt: null, revokeReason: null, userAgent: null, ip: null },
+          {
+            ...session,
+            accessExpiresAt,
+            revokedAt: null,
+            revokeReason: null,
+            userAgent: null,
+            ip: null,
+            amr: ['pwd'],
+            authTime: now,
+          },
           null,
           { passwordHash: 'h', role: 'user' },
         ),

@@ -17,6 +17,13 @@ export interface AccessTokenClaims {
   role: Role;
   /** Space-separated scopes (RFC 9068 §2.2.3). */
   scope: string;
+  /**
+   * How the user signed in (RFC 8176 values: `pwd`, `otp`, `mfa`…), the same for every token of a
+   * session. Absent from tokens of servers before issue 14.
+   */
+  amr?: string[];
+  /** When the user signed in, seconds (OpenID Connect Core §2); absent as `amr`. */
+  auth_time?: number;
 }
 
 /** What a token's claims are checked against. Times in seconds. */
@@ -42,7 +49,7 @@ export function checkClaims(
   policy: ClaimPolicy,
   nowMs: number,
 ): AccessTokenClaims {
-  const { exp, iat, nbf, sub, jti, sid, role, scope, iss, aud } = payload;
+  const { exp, iat, nbf, sub, jti, sid, role, scope, iss, aud, amr, auth_time: authTime } = payload;
   // RFC 9068 §2.2 makes these required; generic libraries accept their absence (ATTACKS CLM-02).
   if (!isTime(exp) || !isTime(iat) || !isTime(nbf)) return bad('exp, iat and nbf must be integers');
   if (typeof sub !== 'string' || typeof jti !== 'string' || typeof sid !== 'string')
@@ -63,7 +70,18 @@ export function checkClaims(
   if (nbf > now + clockSkew) return bad('not yet valid');
   if (iat > now + clockSkew) return bad('issued in the future');
   if (exp <= iat || exp - iat > policy.maxTokenAge) return bad('lifetime longer than the access-token TTL');
-  return { iss, sub, aud: policy.audience, exp, iat, nbf, jti, sid, role, scope };
+  const claims: AccessTokenClaims = { iss, sub, aud: policy.audience, exp, iat, nbf, jti, sid, role, scope };
+  if (amr !== undefined) {
+    if (!Array.isArray(amr) || !amr.every((method) => typeof method === 'string'))
+      return bad('amr must be an array of strings');
+    claims.amr = [...amr];
+  }
+  if (authTime !== undefined) {
+    if (!isTime(authTime) || authTime > now + clockSkew)
+      return bad('auth_time must be a time, not a future one');
+    claims.auth_time = authTime;
+  }
+  return claims;
 }
 
 function bad(why: string): never {

@@ -15,6 +15,9 @@ export const MFA_TOKEN_TTL_SECONDS = 300;
 /** The way in that passed: the password, or an emailed code or link. */
 export type FirstFactor = 'password' | 'email_code';
 
+/** RFC 8176 method values of each first factor: an emailed code is a one-time password. */
+const FIRST_FACTOR_AMR: Record<FirstFactor, readonly string[]> = { password: ['pwd'], email_code: ['otp'] };
+
 export interface SignInOptions {
   remember: boolean;
   cookie: boolean;
@@ -59,7 +62,7 @@ export class SecondStep {
     now: number,
   ): Promise<TokenGrant> {
     if (!(await this.#mfa.required(user.id)))
-      return this.#sessions.start(user, options.remember, client, now);
+      return this.#sessions.start(user, options.remember, client, now, FIRST_FACTOR_AMR[first]);
     const mfaToken = randomBytes(32).toString('base64url');
     await this.#store.recovery.issueToken({
       hash: hashToken(mfaToken),
@@ -103,7 +106,10 @@ export class SecondStep {
       throw new InvalidCodeError();
     }
     if (!(await this.#store.recovery.spendToken(hash, 'mfa_login', now))) throw invalidMfaToken();
-    const grant = await this.#sessions.start(user, options.remember, client, now);
+    // RFC 8176 §2: the first factor's method, `otp` for the code (a recovery code is one-time too),
+    // and `mfa` for the two together.
+    const amr = [...new Set([...FIRST_FACTOR_AMR[options.first], 'otp', 'mfa'])];
+    const grant = await this.#sessions.start(user, options.remember, client, now, amr);
     await this.#limits.clearLogin(user.email);
     this.#metrics.login('success');
     const detail = { sessionId: grant.access.claims.sid, via: options.first, secondFactor: proof.kind };

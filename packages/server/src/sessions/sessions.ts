@@ -113,7 +113,17 @@ export class Sessions {
   }
 
   /** Creates a session at login. `remember: false` → no refresh token; one access lifetime. */
-  async start(user: UserRecord, remember: boolean, client: ClientInfo, now: number): Promise<TokenGrant> {
+  /**
+   * A new session for `user`, who signed in with `amr` (RFC 8176 values; a password alone unless
+   * told). Every access token of the session carries `amr` and this time as `auth_time`.
+   */
+  async start(
+    user: UserRecord,
+    remember: boolean,
+    client: ClientInfo,
+    now: number,
+    amr: readonly string[] = ['pwd'],
+  ): Promise<TokenGrant> {
     this.#tokens.assertCanSign(now); // before the session exists: nothing half-written
     const accessExpiresAt = this.#accessExpiresAt(now);
     const expiresAt = remember ? now + this.#settings.sessionMaxAge * 1000 : accessExpiresAt;
@@ -130,6 +140,8 @@ export class Sessions {
       revokeReason: null,
       userAgent: client.userAgent?.slice(0, 512) ?? null,
       ip: client.ip,
+      amr: [...amr],
+      authTime: now,
     };
     const refreshToken = remember ? newRefreshToken() : null;
     const token: RefreshTokenRecord | null =
@@ -146,10 +158,7 @@ export class Sessions {
           }
         : null;
     const verified = await this.#createSession(session, token, user);
-    const access = await this.#tokens.issue(
-      { userId: user.id, role: verified.role, sessionId: session.id },
-      now,
-    );
+    const access = await this.#tokens.issue({ ...subjectOf(session), role: verified.role }, now);
     return { access, refreshToken, refreshExpiresAt, user };
   }
 
@@ -357,7 +366,7 @@ export class Sessions {
       throw new InvalidGrantError();
     }
     // Same `now` as the rotation, so `exp` equals the `accessExpiresAt` the store recorded.
-    const access = await this.#tokens.issue({ userId: user.id, role: user.role, sessionId: session.id }, now);
+    const access = await this.#tokens.issue({ ...subjectOf(session), role: user.role }, now);
     return { access, refreshToken, refreshExpiresAt, user };
   }
 
@@ -371,4 +380,14 @@ export class Sessions {
   #accessExpiresAt(now: number): number {
     return (Math.floor(now / 1000) + this.#tokens.ttlSeconds) * 1000;
   }
+}
+
+/** What an access token says of the session it belongs to. */
+function subjectOf(session: SessionRecord): {
+  userId: string;
+  sessionId: string;
+  amr: string[];
+  authTime: number;
+} {
+  return { userId: session.userId, sessionId: session.id, amr: session.amr, authTime: session.authTime };
 }

@@ -267,6 +267,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: mfaTables('INTEGER', ' STRICT'),
     postgres: mfaTables('BIGINT', ''),
   },
+  {
+    version: 12,
+    name: "how and when a session's user signed in (amr, auth_time)",
+    sqlite: 'ALTER TABLE sessions ADD COLUMN amr TEXT; ALTER TABLE sessions ADD COLUMN auth_time INTEGER;',
+    postgres: 'ALTER TABLE sessions ADD COLUMN amr TEXT; ALTER TABLE sessions ADD COLUMN auth_time BIGINT;',
+  },
 ];
 
 /** Migration 11 (issue 14): the secret sealed, the codes hashed (`stores/mfa/mfa-store.ts`). */

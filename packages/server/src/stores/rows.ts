@@ -53,7 +53,15 @@ export function sessionFromRow(row: Row): SessionRecord {
     revokeReason: textOrNull(row['revoke_reason']) as RevokeReason | null,
     userAgent: textOrNull(row['user_agent']),
     ip: textOrNull(row['ip']),
+    // Sessions begun before migration 12 were password logins.
+    amr: amrOf(textOrNull(row['amr'])),
+    authTime: intOrNull(row['auth_time']) ?? int(row['created_at']),
   };
+}
+
+/** `amr` as stored: the method values, space-separated (none of them holds a space). */
+export function amrOf(stored: string | null): string[] {
+  return stored === null || stored === '' ? ['pwd'] : stored.split(' ');
 }
 
 export function tokenFromRow(row: Row): RefreshTokenRecord {

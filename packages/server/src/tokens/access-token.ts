@@ -66,7 +66,7 @@ export class AccessTokens {
   }
 
   async issue(
-    subject: { userId: string; role: Role; sessionId: string },
+    subject: { userId: string; role: Role; sessionId: string; amr: readonly string[]; authTime: number },
     now: number,
   ): Promise<IssuedAccessToken> {
     const key = this.#keyring.signingKey(now);
@@ -82,6 +82,10 @@ export class AccessTokens {
       sid: subject.sessionId,
       role: subject.role,
       scope: SCOPES[subject.role],
+      // How and when the user signed in (RFC 8176, OIDC Core §2): the same for every token of the
+      // session, so a service can ask for a second factor or a recent sign-in (step-up).
+      amr: [...subject.amr],
+      auth_time: Math.floor(subject.authTime / 1000),
     };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: key.algorithm.name, kid: key.kid, typ: 'at+jwt' })

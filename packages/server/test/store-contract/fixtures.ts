@@ -62,6 +62,8 @@ export function sessionRecord(userId: string, overrides: Partial<SessionRecord> 
     revokeReason: null,
     userAgent: 'contract-test',
     ip: '192.0.2.1',
+    amr: ['pwd'],
+    authTime: T0,
     ...overrides,
   };
 }

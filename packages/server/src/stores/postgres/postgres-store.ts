@@ -276,8 +276,8 @@ export class PostgresStore implements Store {
         // verified against, nor starts with a role the user no longer has.
         const inserted = await db.query(
           `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
-             access_expires_at, revoked_at, revoke_reason, user_agent, ip)
-           SELECT $1, id, $2, $3, $4, $5, $6, NULL, NULL, $7, $8 FROM users
+             access_expires_at, revoked_at, revoke_reason, user_agent, ip, amr, auth_time)
+           SELECT $1, id, $2, $3, $4, $5, $6, NULL, NULL, $7, $8, $12, $13 FROM users
            WHERE id = $9 AND password_hash = $10 AND role = $11 AND disabled_at IS NULL
            FOR SHARE`,
           [
@@ -292,6 +292,8 @@ export class PostgresStore implements Store {
             session.userId,
             verified.passwordHash,
             verified.role,
+            session.amr.join(' '),
+            session.authTime,
           ],
         );
         if (inserted.rowCount !== 1) return false;

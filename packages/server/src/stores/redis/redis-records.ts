@@ -1,3 +1,4 @@
+import { amrOf } from '../rows.ts';
 import type { RefreshTokenRecord, RevokeReason, RevokedSession, SessionRecord } from '../store.ts';
 
 /**
@@ -30,7 +31,7 @@ const numOrNull = (map: Map<string, string>, name: string): number | null =>
 const textOrNull = (map: Map<string, string>, name: string): string | null => map.get(name) ?? null;
 
 export function sessionFields(session: SessionRecord): Fields {
-  return fields({ ...session });
+  return fields({ ...session, amr: session.amr.join(' ') });
 }
 
 /** The session of an `HGETALL` reply; `null` for an empty one (no such key). */
@@ -49,6 +50,8 @@ export function sessionFromFlat(flat: Flat | Record<string, string>): SessionRec
     revokeReason: textOrNull(map, 'revokeReason') as RevokeReason | null,
     userAgent: textOrNull(map, 'userAgent'),
     ip: textOrNull(map, 'ip'),
+    amr: amrOf(textOrNull(map, 'amr')),
+    authTime: numOrNull(map, 'authTime') ?? num(map, 'createdAt'),
   };
 }
 

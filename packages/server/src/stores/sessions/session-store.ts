@@ -56,6 +56,13 @@ export interface SessionRecord {
   revokeReason: RevokeReason | null;
   userAgent: string | null;
   ip: string | null;
+  /**
+   * How the user signed in, as RFC 8176 method values (`pwd`, `otp`, `mfa`): every access token of
+   * the session carries them as `amr`, refreshed ones too.
+   */
+  amr: string[];
+  /** When the user signed in (ms): `auth_time` of every access token of the session (OIDC Core §2). */
+  authTime: number;
 }
 
 export type RevokeReason =

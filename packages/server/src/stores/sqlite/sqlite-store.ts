@@ -223,9 +223,9 @@ export class SqliteStore implements Store {
     return this.#write(() => {
       const inserted = this.#prepare(
         `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, idle_expires_at,
-               access_expires_at, revoked_at, revoke_reason, user_agent, ip)
-             SELECT ?, id, ?, ?, ?, ?, ?, NULL, NULL, ?, ? FROM users
-             WHERE id = ? AND password_hash = ? AND role = ? AND disabled_at IS NULL`,
+               access_expires_at, revoked_at, revoke_reason, user_agent, ip, amr, auth_time)
+             SELECT ?1, id, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?12, ?13 FROM users
+             WHERE id = ?9 AND password_hash = ?10 AND role = ?11 AND disabled_at IS NULL`,
       ).run(
         session.id,
         session.createdAt,
@@ -238,6 +238,8 @@ export class SqliteStore implements Store {
         session.userId,
         verified.passwordHash,
         verified.role,
+        session.amr.join(' '),
+        session.authTime,
       );
       if (inserted.changes !== 1) return false;
       if (token) this.#insertToken(token);
