@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   invalid_token: { status: 401, message: 'The access token is missing, malformed or invalid' },
   token_revoked: { status: 401, message: 'The session of this access token has been revoked' },
   insufficient_scope: { status: 403, message: 'The access token does not grant this operation' },
+  insufficient_user_authentication: {
+    status: 401,
+    message: 'This operation needs a stronger or more recent sign-in',
+  },
   invalid_link: {
     status: 400,
     message: 'The link is invalid, expired or already used; ask for a new one',

@@ -166,6 +166,21 @@ export class InsufficientScopeError extends TesseraError {
   }
 }
 
+/**
+ * Step-up (RFC 9470 §3): the token is valid, but the sign-in behind it was not strong enough
+ * (`amr` lacks a required method) or is too old (`auth_time` before `maxAge` seconds ago). The
+ * client signs in again, with the second factor; `maxAge` goes into the challenge as `max_age`.
+ */
+export class InsufficientUserAuthenticationError extends TesseraError {
+  readonly maxAge: number | undefined;
+
+  constructor(message?: string, options?: ErrorOptions & { maxAge?: number }) {
+    super('insufficient_user_authentication', message, options);
+    this.name = 'InsufficientUserAuthenticationError';
+    this.maxAge = options?.maxAge;
+  }
+}
+
 /** A cookie-authenticated state change without a valid CSRF token or allowed Origin (403). */
 export class CsrfFailedError extends TesseraError {
   constructor(message?: string, options?: ErrorOptions) {

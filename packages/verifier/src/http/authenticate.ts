@@ -9,6 +9,8 @@ export interface AuthOptions extends Requirements {
   verifier: Verifier;
   /** The `realm` of the `WWW-Authenticate` challenge; default `tessera`. */
   realm?: string;
+  /** Milliseconds since the epoch, for `maxAge`; for tests. */
+  now?: () => number;
 }
 
 /** Either the request's claims, or the response to send instead. */
@@ -21,7 +23,7 @@ export type AuthOutcome = { ok: true; claims: AccessTokenClaims } | { ok: false;
 export async function authenticate(source: BearerSource, options: AuthOptions): Promise<AuthOutcome> {
   try {
     const claims = await options.verifier.verify(readBearerToken(source));
-    authorize(claims, options);
+    authorize(claims, options, options.now?.() ?? Date.now());
     return { ok: true, claims };
   } catch (error) {
     return { ok: false, response: errorResponse(error, options.realm ?? 'tessera') };

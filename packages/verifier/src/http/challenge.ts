@@ -1,4 +1,9 @@
-import { TesseraError, type ErrorBody, type ErrorCode } from '@tessera/protocol';
+import {
+  InsufficientUserAuthenticationError,
+  TesseraError,
+  type ErrorBody,
+  type ErrorCode,
+} from '@tessera/protocol';
 import { MissingCredentialsError } from './bearer.ts';
 
 /** The HTTP answer to a failed authentication, for any framework to send as is. */
@@ -19,11 +24,16 @@ export function bearerChallenge(error: TesseraError, realm: string): string {
   if (error instanceof MissingCredentialsError) return challenge;
   const attribute = TOKEN_ERRORS.has(error.code)
     ? 'invalid_token'
-    : error.code === 'insufficient_scope' || error.code === 'invalid_request'
+    : error.code === 'insufficient_scope' ||
+        error.code === 'invalid_request' ||
+        error.code === 'insufficient_user_authentication'
       ? error.code
       : null;
   if (attribute)
     challenge += `, error="${attribute}", error_description="${error.message.replaceAll('"', "'")}"`;
+  // RFC 9470 §3: the age the sign-in may have, so the client asks for a fresh one.
+  if (error instanceof InsufficientUserAuthenticationError && error.maxAge !== undefined)
+    challenge += `, max_age="${error.maxAge}"`;
   return challenge;
 }
 
