@@ -277,6 +277,28 @@ for (const backend of backends()) {
       );
     });
 
+    test('the app lost: the password removes the factor only from a fresh sign-in (step-up)', async () => {
+      const { session, recoveryCodes } = await enrolled();
+      ctx.clock.advanceSeconds(301);
+      const stale = await call(ctx.server, 'DELETE', '/auth/mfa/totp', {
+        token: session.accessToken,
+        body: { password: PASSWORD },
+      });
+      assertRefused(stale, 401, 'insufficient_user_authentication');
+      assert.match(
+        String(stale.headers.get('www-authenticate')),
+        /error="insufficient_user_authentication".*max_age="300"/,
+      );
+      // Signed in again with a recovery code, the password is enough.
+      const fresh = await verify(mfaTokenOf(await passwordLogin(session.email)), recoveryCodes[0]!);
+      assert.equal(fresh.status, 200, fresh.text);
+      const removed = await call(ctx.server, 'DELETE', '/auth/mfa/totp', {
+        token: String(fresh.body['accessToken']),
+        body: { password: PASSWORD },
+      });
+      assert.equal(removed.status, 204, removed.text);
+    });
+
     test('an admin resets the factors of a user who lost them; only an admin may', async () => {
       const { session } = await enrolled();
       mfaTokenOf(await passwordLogin(session.email));

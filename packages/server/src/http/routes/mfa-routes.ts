@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { authorize } from '@tessera/verifier';
 import { authenticate, clientInfo, type Services } from '../context.ts';
 import { bearerAuth, grantResponseSchema, noContent, passwordSchema, withErrors } from '../schemas.ts';
 import { sendGrant } from '../send-grant.ts';
@@ -17,6 +18,9 @@ const recoveryCodesResponse = {
   required: ['recoveryCodes'],
   additionalProperties: false,
 } as const;
+
+/** How recent a sign-in removing the factor with the password alone must be. */
+const PASSWORD_REMOVAL_MAX_AGE_SECONDS = 300;
 
 /** A body of one field, `code`. */
 function codeBody(code: object): object {
@@ -131,7 +135,9 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
         tags: ['mfa'],
         summary: 'Remove the TOTP app and the recovery codes',
         description:
-          'With a current code (or a recovery code) or the password. Errors: `invalid_code`, ' +
+          'With a current code (or a recovery code), or the password from a session signed in in the ' +
+          'last 5 minutes (sign in with a recovery code first). Errors: `invalid_code`, ' +
+          '`insufficient_user_authentication` (the password, from an older sign-in), ' +
           '`invalid_credentials`, `invalid_request` (no factor), `rate_limited`, `invalid_token`.',
         security: bearerAuth,
         body: {
@@ -155,8 +161,12 @@ export function mfaRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request, reply) => {
       const claims = await authenticate(services, request);
+      const now = services.now();
+      // The password alone (the app is lost) needs a fresh sign-in, made with a recovery code:
+      // a stolen session and a phished password must not be enough (RFC 9470 step-up).
+      if ('password' in request.body) authorize(claims, { maxAge: PASSWORD_REMOVAL_MAX_AGE_SECONDS }, now);
       const user = await services.accounts.profile(claims.sub);
-      await mfa.removeTotp(user, request.body, clientInfo(request), services.now());
+      await mfa.removeTotp(user, request.body, clientInfo(request), now);
       return reply.code(204).send();
     },
   );
