@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
+import { totpCode } from '../../packages/server/src/mfa/totp.ts';
 import { startServer, uniqueEmail, type TestServer } from '../../packages/server/test/helpers/test-server.ts';
 
 /**
@@ -185,6 +186,44 @@ describe('demo page in Chromium', { skip: missing }, () => {
       assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar');
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('two-factor: set up an app from the QR code, then sign in with the password and a recovery code', async () => {
+    const context = await browser.newContext();
+    try {
+      const { page, email } = await signUpAndLogIn(context);
+      await page.getByText('Off', { exact: true }).waitFor();
+      await page.getByLabel('Password (to set up an app)').fill('correct horse battery staple');
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+      const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
+      await qr.waitFor();
+      assert.match(String(await qr.getAttribute('src')), /^data:image\/svg\+xml;base64,/);
+      const width = await qr.evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth);
+      assert.ok(width > 0, 'the QR code renders');
+      const secret = (await page.locator('#totp-secret').textContent()) ?? '';
+      await page.getByLabel('Code from the app').fill(totpCode(secret, Date.now()));
+      await page.getByRole('button', { name: 'Turn on' }).click();
+      await page
+        .getByText(/^On: an authenticator app \(10 recovery codes left\)$/)
+        .waitFor({ timeout: 10_000 });
+      const recoveryCode = (await page.locator('#recovery-codes li').first().textContent()) ?? '';
+      assert.match(recoveryCode, /^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/);
+
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByLabel('Password', { exact: true }).fill('correct horse battery staple');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByLabel('Authenticator or recovery code').fill(recoveryCode);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByRole('heading', { name: `Signed in as ${email}` }).waitFor({ timeout: 10_000 });
+      await page
+        .getByText(/^On: an authenticator app \(9 recovery codes left\)$/)
+        .waitFor({ timeout: 10_000 });
+      assert.match(String(await page.locator('#token-claims').textContent()), /"mfa"/);
     } finally {
       await context.close();
     }

@@ -59,7 +59,7 @@ for (const backend of backends()) {
       assert.equal(typeof signedIn.body['refreshToken'], 'string');
       const me = await call(ctx.server, 'GET', '/auth/me', { token: String(signedIn.body['accessToken']) });
       assert.equal(me.body['email'], email);
-      assert.equal(me.body['emailVerified'], true, 'the code came through the ctx.mailbox');
+      assert.equal(me.body['emailVerified'], true, 'the code came through the mailbox');
       const refreshed = await call(ctx.server, 'POST', '/auth/refresh', {
         body: { refreshToken: signedIn.body['refreshToken'] },
       });

@@ -84,7 +84,7 @@ for (const backend of backends()) {
       );
     });
 
-    test('a password reset through the ctx.mailbox proves the address too', async () => {
+    test('a password reset through the mailbox proves the address too', async () => {
       const email = await signup(ctx.server);
       await ctx.mailbox.waitFor(email);
       await call(ctx.server, 'POST', '/auth/password/forgot', { body: { email } });

@@ -14,6 +14,8 @@ const client = createClient({
 });
 const $ = (id) => document.getElementById(id);
 let tokenExp = 0;
+// The mfaToken of a sign-in stopped at its second step, for the code form.
+let pendingMfa = null;
 
 function log(text, isError = false) {
   const item = document.createElement('li');
@@ -36,8 +38,31 @@ async function render() {
   $('token-header').textContent = JSON.stringify(header, null, 2);
   $('token-claims').textContent = JSON.stringify(claims, null, 2);
   await renderSessions();
+  await renderMfa();
   show(true);
   tick();
+}
+
+async function renderMfa() {
+  const { totp, recoveryCodesLeft } = await client.mfaStatus();
+  $('mfa-state').textContent =
+    totp === 'active' ? `On: an authenticator app (${recoveryCodesLeft} recovery codes left)` : 'Off';
+  $('totp-form').hidden = totp === 'active';
+}
+
+/** Runs a first factor; when the account has a second one, asks for its code instead. */
+async function signIn(firstFactor) {
+  try {
+    await firstFactor();
+    return true;
+  } catch (error) {
+    if (error?.code !== 'mfa_required') throw error;
+    pendingMfa = error.mfaToken;
+    $('mfa-form').hidden = false;
+    $('mfa-code').focus();
+    log('Second factor required');
+    return false;
+  }
 }
 
 async function renderSessions() {
@@ -107,7 +132,42 @@ client.on('end', ({ reason }) => {
 $('auth-form').addEventListener('submit', (event) => {
   event.preventDefault();
   void run(async () => {
-    await client.login({ ...credentials(), remember: $('remember').checked });
+    if (await signIn(() => client.login({ ...credentials(), remember: $('remember').checked })))
+      await render();
+  });
+});
+$('mfa-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void run(async () => {
+    await client.verifyMfa({ mfaToken: pendingMfa, code: $('mfa-code').value.trim() });
+    pendingMfa = null;
+    $('mfa-code').value = '';
+    $('mfa-form').hidden = true;
+    await render();
+  });
+});
+$('totp-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void run(async () => {
+    const { secret, qrCode } = await client.enrolTotp($('totp-password').value);
+    $('totp-password').value = '';
+    $('totp-qr').src = qrCode;
+    $('totp-secret').textContent = secret;
+    $('totp-enrol').hidden = false;
+    $('totp-code').focus();
+  });
+});
+$('totp-confirm-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void run(async () => {
+    const codes = await client.confirmTotp($('totp-code').value.trim());
+    $('totp-code').value = '';
+    $('totp-enrol').hidden = true;
+    $('recovery-codes').replaceChildren(
+      ...codes.map((code) => Object.assign(document.createElement('li'), { textContent: code })),
+    );
+    $('recovery').hidden = false;
+    log('Two-factor authentication turned on; other sessions ended');
     await render();
   });
 });
@@ -138,9 +198,10 @@ $('email-code').addEventListener('click', () =>
 $('code-form').addEventListener('submit', (event) => {
   event.preventDefault();
   void run(async () => {
-    await client.loginWithEmailCode({ email: $('email').value, code: $('code').value.trim() });
+    const email = $('email').value;
+    const done = await signIn(() => client.loginWithEmailCode({ email, code: $('code').value.trim() }));
     $('code-form').hidden = true;
-    await render();
+    if (done) await render();
   });
 });
 $('email-change-form').addEventListener('submit', (event) => {
