@@ -15,27 +15,56 @@ if (!token) {
   submit.disabled = true;
 }
 
+// A sign-in of an account with a second factor stops at it (issue 14): the page then asks for
+// the code and finishes with `/auth/mfa/verify` (only the sign-in page has that form).
+const mfaForm = document.getElementById('mfa-form');
+let mfaToken = null;
+
+async function post(path, payload) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  return { response, body: await response.json().catch(() => ({})) };
+}
+
+function succeeded(body) {
+  status.textContent = done.replace('{email}', body.user?.email ?? '');
+  // A sign-in in cookie mode left the session cookies: the demo page picks the session up.
+  if (body.user && !('accessToken' in body) && 'expiresIn' in body) location.assign('/');
+}
+
 submit.addEventListener('click', async () => {
   if (!token) return;
   submit.disabled = true;
   status.textContent = 'One moment…';
   try {
-    const response = await fetch(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) {
-      status.textContent = done.replace('{email}', body.user?.email ?? '');
-      // A sign-in in cookie mode left the session cookies: the demo page picks the session up.
-      if (body.user && !('accessToken' in body) && 'expiresIn' in body) location.assign('/');
+    const { response, body } = await post(endpoint, { token });
+    if (response.ok) return succeeded(body);
+    status.textContent = body.message ?? `That did not work (${response.status}).`;
+    if (body.error === 'mfa_required' && mfaForm) {
+      mfaToken = body.mfaToken;
+      status.textContent = 'Enter the code your authenticator app shows, or a recovery code.';
+      mfaForm.hidden = false;
+      document.getElementById('mfa-code').focus();
       return;
     }
-    status.textContent = body.message ?? `That did not work (${response.status}).`;
     submit.disabled = body.error === 'invalid_link';
   } catch {
     status.textContent = 'The server could not be reached. Try again.';
     submit.disabled = false;
+  }
+});
+
+mfaForm?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const code = document.getElementById('mfa-code').value.trim();
+  try {
+    const { response, body } = await post('/auth/mfa/verify', { mfaToken, code });
+    if (response.ok) return succeeded(body);
+    status.textContent = body.message ?? `That did not work (${response.status}).`;
+  } catch {
+    status.textContent = 'The server could not be reached. Try again.';
   }
 });
