@@ -33,12 +33,18 @@ test('users reset-mfa removes a lost authenticator: the password alone signs in 
     const stopped = await call(server, 'POST', '/auth/login', { body: { email, password: PASSWORD } });
     assert.equal(stopped.body['error'], 'mfa_required');
 
+    const shown = await runCli(['users', 'show', email], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /\nsecond factor: an authenticator app \(10 recovery codes left\)\n$/);
+    assert.match(shown.stdout, /\nemail verified: no\n/);
+
     const reset = await runCli(['users', 'reset-mfa', email], env);
     assert.equal(reset.code, 0, reset.stderr);
     assert.equal(reset.stdout, `second factors removed for ${email}\n`);
     await login(server, email);
     const again = await runCli(['users', 'reset-mfa', email], env);
     assert.equal(again.stdout, `${email} has no second factor\n`);
+    assert.match((await runCli(['users', 'show', email], env)).stdout, /\nsecond factor: none\n$/);
   } finally {
     await stop(server);
   }

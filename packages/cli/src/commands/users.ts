@@ -29,6 +29,8 @@ export const USERS_USAGE = `Usage: tessera users <action>
         follow, the last line ends "(more: --cursor <cursor>)": pass it to get the next page (the
         same cursor as "next" in GET /admin/users). --all prints every page from there on (pages
         of ${MAX_PAGE_SIZE} unless --limit), with progress on stderr.
+  users show <id|email>       The account: role, status, whether the address is verified, and its
+        second factors (an authenticator app, recovery codes left).
   users set-role <id|email> user|admin
   users disable <id|email>    Refuse logins and revoke every session at once.
   users enable <id|email>     Allow logins again (revoked sessions stay revoked).
@@ -52,6 +54,8 @@ export async function usersCommand(args: string[]): Promise<number> {
       return create(rest);
     case 'list':
       return list(rest);
+    case 'show':
+      return show(rest);
     case 'set-role':
       return setRole(rest);
     case 'disable':
@@ -140,6 +144,27 @@ async function setRole(args: string[]): Promise<number> {
     process.stdout.write(`${describe(updated)}\n`);
     return 0;
   });
+}
+
+async function show(args: string[]): Promise<number> {
+  const { positionals } = parseCommand(args, {}, 1, 'usage: tessera users show <id|email>');
+  const { store } = await openConfiguredStore();
+  try {
+    const user = await new Administration(store, new PasswordHasher()).findUser(positionals[0] ?? '');
+    const { totp, recoveryCodesLeft } = await store.mfa.getFactors(user.id);
+    const factor =
+      totp === null
+        ? 'none'
+        : totp.confirmedAt === null
+          ? 'an authenticator app, pending (not confirmed yet)'
+          : `an authenticator app (${recoveryCodesLeft} recovery codes left)`;
+    process.stdout.write(
+      `${describe(user)}\nemail verified: ${user.emailVerifiedAt === null ? 'no' : 'yes'}\nsecond factor: ${factor}\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 async function resetMfa(args: string[]): Promise<number> {
