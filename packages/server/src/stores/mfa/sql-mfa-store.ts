@@ -44,18 +44,19 @@ export class SqlMfaStore implements MfaStore {
   }
 
   async getFactors(userId: string): Promise<MfaFactors> {
-    // Reads on every login of an account (is there a second step?): no transaction.
-    const [[totp], [left]] = await Promise.all([
-      this.#sql.runStatement({ sql: 'SELECT * FROM mfa_totp WHERE user_id = $1', params: [userId] }, 'read'),
-      this.#sql.runStatement(
-        {
-          sql: 'SELECT COUNT(*) AS left_count FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL',
-          params: [userId],
-        },
-        'read',
-      ),
-    ]);
-    return { totp: totp ? totpFromRow(totp) : null, recoveryCodesLeft: Number(left?.['left_count'] ?? 0) };
+    // On every login of every account (is there a second step?): one read, no transaction.
+    // Recovery codes exist only beside a factor (`removeFactors` deletes both), so no factor row
+    // means none left.
+    const [totp] = await this.#sql.runStatement(
+      {
+        sql: `SELECT t.*, (SELECT COUNT(*) FROM mfa_recovery_codes c WHERE c.user_id = t.user_id AND c.used_at IS NULL)
+                AS left_count
+              FROM mfa_totp t WHERE t.user_id = $1`,
+        params: [userId],
+      },
+      'read',
+    );
+    return { totp: totp ? totpFromRow(totp) : null, recoveryCodesLeft: Number(totp?.['left_count'] ?? 0) };
   }
 
   async useTotpStep(userId: string, step: number, now: number): Promise<boolean> {

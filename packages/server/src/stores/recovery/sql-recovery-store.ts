@@ -34,12 +34,8 @@ export class SqlRecoveryStore implements RecoveryStore {
 
   tryToken(tokenHash: string, purpose: OneTimePurpose, now: number): Promise<TokenTry | null> {
     return this.#sql.runPlan(function* () {
-      const [found] = yield {
-        sql: 'SELECT user_id FROM one_time_tokens WHERE hash = $1 AND purpose = $2',
-        params: [tokenHash, purpose],
-      };
-      if (found === undefined) return null;
-      const row = yield* lockUser('id', text(found['user_id']));
+      const owner = yield* lockTokenUser(tokenHash, purpose);
+      if (owner === null) return null;
       // Counted before any code is compared: the first MAX_CODE_ATTEMPTS tries are let through
       // (a right one among them is then spent by `spendToken`); every later one finds nothing.
       const [tried] = yield {
@@ -48,9 +44,7 @@ export class SqlRecoveryStore implements RecoveryStore {
               RETURNING binding, payload`,
         params: [tokenHash, purpose, now, MAX_CODE_ATTEMPTS],
       };
-      if (tried === undefined) return null;
-      const user = liveUser(row, purpose, tried['binding']);
-      return user && { user, payload: textOrNull(tried['payload']) };
+      return grantOf(owner, purpose, tried);
     });
   }
 
@@ -123,21 +117,38 @@ function* spend(
   purpose: OneTimePurpose,
   now: number,
 ): SqlPlan<{ user: UserRecord; payload: string | null } | null> {
-  const [found] = yield {
-    sql: 'SELECT user_id FROM one_time_tokens WHERE hash = $1 AND purpose = $2',
-    params: [tokenHash, purpose],
-  };
-  if (found === undefined) return null;
-  const row = yield* lockUser('id', text(found['user_id']));
+  const owner = yield* lockTokenUser(tokenHash, purpose);
+  if (owner === null) return null;
   const [spent] = yield {
     sql: `UPDATE one_time_tokens SET consumed_at = $2
           WHERE hash = $1 AND purpose = $3 AND consumed_at IS NULL AND expires_at > $2
           RETURNING binding, payload`,
     params: [tokenHash, now, purpose],
   };
-  if (spent === undefined) return null;
-  const user = liveUser(row, purpose, spent['binding']);
-  return user && { user, payload: textOrNull(spent['payload']) };
+  return grantOf(owner, purpose, spent);
+}
+
+/**
+ * The user row of the token's owner, locked before the token row (see `lockUser`); `undefined`
+ * when the user is gone, `null` when there is no such token.
+ */
+function* lockTokenUser(tokenHash: string, purpose: OneTimePurpose): SqlPlan<Row | undefined | null> {
+  const [found] = yield {
+    sql: 'SELECT user_id FROM one_time_tokens WHERE hash = $1 AND purpose = $2',
+    params: [tokenHash, purpose],
+  };
+  return found === undefined ? null : yield* lockUser('id', text(found['user_id']));
+}
+
+/** The owner and payload of a token row the statement matched, if its binding still holds. */
+function grantOf(
+  owner: Row | undefined,
+  purpose: OneTimePurpose,
+  token: Row | undefined,
+): { user: UserRecord; payload: string | null } | null {
+  if (token === undefined) return null;
+  const user = liveUser(owner, purpose, token['binding']);
+  return user && { user, payload: textOrNull(token['payload']) };
 }
 
 /**
